@@ -1,0 +1,87 @@
+"""ATM maintenance authentication core: the application factory.
+
+`create_app` only wires; every piece lives in its own module:
+auth/ (JSON sign-in, tokens, sessions, roles), users/ (user management),
+web/ (pages), cli.py (operator commands), errors.py, audit.py.
+"""
+import logging
+import sys
+
+from flask import Flask
+
+from config import BASE_DIR, INSTANCE_DIR, config_for
+
+from . import database  # noqa: F401  (SQLite connection tuning)
+from .audit import JsonLineFormatter
+from .extensions import csrf, db, jwt, migrate
+
+
+def create_app(config_name=None, overrides=None):
+    """Build the app for `config_name` (default: `ATM_ENV`), with optional overrides."""
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+    )
+    app.config.from_mapping(config_for(config_name).load())
+    app.config.from_mapping(overrides or {})
+    app.url_map.strict_slashes = False
+    INSTANCE_DIR.mkdir(exist_ok=True)
+
+    register_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def register_logging(app):
+    """One JSON object per line on standard error."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLineFormatter())
+    for logger in (logging.getLogger("atm_app"), app.logger):
+        logger.handlers[:] = [handler]
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+def register_extensions(app):
+    """Bind the extensions created in extensions.py."""
+    from .auth.tokens import register_jwt_callbacks
+    from .security_headers import add_security_headers
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    jwt.init_app(app)
+    csrf.init_app(app)
+    register_jwt_callbacks()
+    app.after_request(add_security_headers)
+
+
+def register_blueprints(app):
+    """Mount the API, the pages and the health check."""
+    from . import auth, health, users, web
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(users.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(web.bp)
+    # The JSON API authenticates with bearer tokens only: no CSRF to check there.
+    csrf.exempt(auth.bp)
+    csrf.exempt(users.bp)
+
+
+def register_error_handlers(app):
+    """JSON errors under /api/, error pages elsewhere."""
+    from .errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_commands(app):
+    """The operator CLI."""
+    from .cli import register_commands as register
+
+    register(app)

@@ -1,0 +1,73 @@
+"""Password hashing (Argon2id) and the password policy.
+
+Every path that sets a password (CLI, API, web) calls `password_problems`
+first, then `hash_password`.
+"""
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from zxcvbn import zxcvbn
+
+MIN_LENGTH = 12
+MAX_LENGTH = 256  # bounds the work of hashing and of zxcvbn
+MIN_SCORE = 3
+
+_hashers = {}
+
+
+def hasher():
+    """The Argon2id hasher for the app's current settings (cached per settings)."""
+    config = current_app.config
+    params = (config["ARGON2_TIME_COST"], config["ARGON2_MEMORY_KIB"], config["ARGON2_PARALLELISM"])
+    if params not in _hashers:
+        _hashers[params] = PasswordHasher(
+            time_cost=params[0], memory_cost=params[1], parallelism=params[2], type=Type.ID
+        )
+    return _hashers[params]
+
+
+def hash_password(password):
+    """An Argon2id hash of `password` with the current settings."""
+    return hasher().hash(password)
+
+
+def verify_password(password_hash, password):
+    """Whether `password` matches `password_hash`; never raises for a bad hash."""
+    try:
+        return hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash):
+    """Whether the hash was made with other settings than the current ones."""
+    return hasher().check_needs_rehash(password_hash)
+
+
+def burn_hash_time(password):
+    """Spend the same work as a real verification, for unknown users.
+
+    Without it, "no such user" answers faster than "wrong password" and
+    usernames could be told apart by timing.
+    """
+    dummy = current_app.extensions.setdefault("atm_dummy_hash", {})
+    params = id(hasher())
+    if params not in dummy:
+        dummy[params] = hash_password("not-a-real-password: timing equaliser")
+    verify_password(dummy[params], password)
+
+
+def password_problems(password, username="", city=None):
+    """Why `password` is refused by the policy, as a list of sentences (empty: fine)."""
+    if len(password) < MIN_LENGTH:
+        return [f"Use at least {MIN_LENGTH} characters."]
+    if len(password) > MAX_LENGTH:
+        return [f"Use at most {MAX_LENGTH} characters."]
+    user_inputs = [value for value in (username, city) if value]
+    result = zxcvbn(password, user_inputs=user_inputs)
+    if result["score"] >= MIN_SCORE:
+        return []
+    feedback = result.get("feedback") or {}
+    reason = feedback.get("warning") or "This password is too easy to guess."
+    hints = " ".join(feedback.get("suggestions") or [])
+    return [f"{reason} {hints}".strip()]

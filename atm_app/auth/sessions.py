@@ -1,0 +1,182 @@
+"""Sign-in sessions: starting them, rotating their refresh token, ending them.
+
+This is where tokens are revoked. A session is a token family: the access
+and refresh tokens minted at one sign-in and every rotation after it. Ending
+the session (`end_session`, `end_user_sessions`) stops all of them at once,
+because every token check reads its session (see tokens.py).
+
+Rotation is a compare-and-set on `refresh_jti` in one UPDATE, so of several
+requests racing with the same refresh token exactly one wins, on SQLite and
+PostgreSQL alike. A retired token presented again after the grace window is
+treated as stolen and ends its session (OAuth 2.0 Security BCP, rotation).
+"""
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+
+from .. import audit
+from ..audit import client_details
+from ..errors import ApiError
+from ..extensions import db
+from ..models import AuthSession, utcnow
+from .tokens import mint_access_token, mint_refresh_token, new_jti
+
+
+@dataclass
+class TokenPair:
+    """What a sign-in or a refresh hands back to the client."""
+
+    access: str
+    refresh: str | None
+    session_id: str
+
+
+def refresh_lifetime():
+    """How long a refresh token (and an idle session) lives."""
+    return current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+
+
+def start_session(user):
+    """Open a session for `user` after a password sign-in; fresh tokens."""
+    ip, user_agent = client_details()
+    now = utcnow()
+    session = AuthSession(
+        user_id=user.id, created_at=now, last_used_at=now, expires_at=now + refresh_lifetime(),
+        ip=ip, user_agent=user_agent, refresh_jti=new_jti(),
+    )
+    db.session.add(session)
+    db.session.commit()
+    csrf = secrets.token_urlsafe(16)
+    return TokenPair(
+        access=mint_access_token(user, session.id, csrf, fresh=True),
+        refresh=mint_refresh_token(user, session.id, csrf, session.refresh_jti),
+        session_id=session.id,
+    )
+
+
+def refresh_session(user, refresh_payload):
+    """New tokens for a verified refresh token, rotating it when rotation is on.
+
+    Raises ApiError 401 when the token was already used; after the grace
+    window that also ends the session and records the reuse.
+    """
+    session_id, jti, csrf = refresh_payload["sid"], refresh_payload["jti"], refresh_payload.get("csrf")
+    if not current_app.config["REFRESH_ROTATION"]:
+        session = db.session.get(AuthSession, session_id)
+        if session is None or session.refresh_jti != jti:
+            raise ApiError(401, "The token has been revoked.")
+        session.last_used_at = utcnow()
+        db.session.commit()
+        audit.record("refresh", user=user)
+        return TokenPair(mint_access_token(user, session_id, csrf, fresh=False), None, session_id)
+
+    next_jti = new_jti()
+    if not swap_refresh_jti(session_id, jti, next_jti):
+        handle_reused_refresh(user, session_id, jti)
+    audit.record("refresh", user=user)
+    return TokenPair(
+        access=mint_access_token(user, session_id, csrf, fresh=False),
+        refresh=mint_refresh_token(user, session_id, csrf, next_jti),
+        session_id=session_id,
+    )
+
+
+def swap_refresh_jti(session_id, expected_jti, next_jti):
+    """Atomically retire `expected_jti` for `next_jti`; True for the one winner."""
+    now = utcnow()
+    result = db.session.execute(
+        db.update(AuthSession)
+        .where(
+            AuthSession.id == session_id,
+            AuthSession.refresh_jti == expected_jti,
+            AuthSession.ended_at.is_(None),
+        )
+        .values(
+            refresh_jti=next_jti,
+            previous_refresh_jti=expected_jti,
+            rotated_at=now,
+            last_used_at=now,
+            expires_at=now + refresh_lifetime(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def handle_reused_refresh(user, session_id, jti):
+    """A retired refresh token came back: refuse it, and end the session if stale."""
+    db.session.expire_all()
+    session = db.session.get(AuthSession, session_id)
+    grace = timedelta(seconds=current_app.config["REFRESH_REUSE_GRACE_SECONDS"])
+    within_grace = (
+        session is not None
+        and session.previous_refresh_jti == jti
+        and session.rotated_at is not None
+        and utcnow() - session.rotated_at <= grace
+    )
+    if within_grace:
+        raise ApiError(401, "This refresh token was already used.")
+    if session is not None and session.ended_at is None:
+        end_session(session, "refresh_reuse")
+        audit.record("refresh_reuse_detected", user=user, detail=f"session {session_id} ended")
+    raise ApiError(401, "This refresh token was already used; the session has ended.")
+
+
+def end_session(session, reason):
+    """End one session: its access and refresh tokens stop working now."""
+    if session.ended_at is None:
+        session.ended_at = utcnow()
+        session.end_reason = reason
+    db.session.commit()
+
+
+def end_user_sessions(user, reason, keep_session_id=None):
+    """End every live session of `user` (but `keep_session_id`) in one UPDATE."""
+    query = db.update(AuthSession).where(
+        AuthSession.user_id == user.id, AuthSession.ended_at.is_(None)
+    )
+    if keep_session_id is not None:
+        query = query.where(AuthSession.id != keep_session_id)
+    result = db.session.execute(
+        query.values(ended_at=utcnow(), end_reason=reason).execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def find_live_session(user, session_id):
+    """The user's live session with this id, or None."""
+    session = db.session.get(AuthSession, session_id)
+    if session is None or session.user_id != user.id or not session.is_live():
+        return None
+    return session
+
+
+def live_sessions(user):
+    """The user's live sessions, newest first."""
+    return db.session.execute(
+        db.select(AuthSession)
+        .where(
+            AuthSession.user_id == user.id,
+            AuthSession.ended_at.is_(None),
+            AuthSession.expires_at > utcnow(),
+        )
+        .order_by(AuthSession.created_at.desc(), AuthSession.id)
+    ).scalars().all()
+
+
+def purge_sessions():
+    """Delete ended and expired sessions; returns how many went.
+
+    Their tokens are already refused; only live sessions still matter.
+    """
+    result = db.session.execute(
+        db.delete(AuthSession)
+        .where((AuthSession.ended_at.is_not(None)) | (AuthSession.expires_at <= utcnow()))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount

@@ -1,0 +1,125 @@
+"""Operator commands: `flask --app wsgi <command>`.
+
+Every refusal prints one clear line on stderr and exits with status 1,
+having written nothing.
+"""
+import secrets
+import sys
+
+import click
+from flask import current_app
+
+from .extensions import db
+from .models import ROLES, User
+from .users import service
+
+
+def fail(message):
+    """Print one line on stderr and exit 1."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def read_password(from_stdin):
+    """The new password: one stdin line, or prompted twice (hidden)."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True, default="",
+                        show_default=False)
+
+
+def user_or_fail(username):
+    """The user with this username, or exit 1."""
+    user = User.find_by_username(username)
+    if user is None:
+        fail(f"No user named {username!r}.")
+    return user
+
+
+def first_error(error):
+    """The first field message of an InvalidUser, for one stderr line."""
+    field, messages = next(iter(error.errors.items()))
+    return f"{field}: {' '.join(messages)}"
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", required=True, help=f"One of: {', '.join(ROLES)}.")
+@click.option("--city", default=None, help="The user's city (optional).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from one stdin line.")
+def create_user_command(username, role, city, password_stdin):
+    """Create a user and print its id."""
+    if role not in ROLES:
+        fail(f"Unknown role {role!r}; choose one of: {', '.join(ROLES)}.")
+    password = read_password(password_stdin)
+    if not password:
+        fail("The password may not be empty.")
+    try:
+        user = service.create_user(username, password, role, city)
+    except service.InvalidUser as error:
+        fail(first_error(error))
+    click.echo(user.id)
+
+
+@click.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from one stdin line.")
+def set_password_command(username, password_stdin):
+    """Set a user's password; ends all of its sessions."""
+    user = user_or_fail(username)
+    password = read_password(password_stdin)
+    if not password:
+        fail("The password may not be empty.")
+    try:
+        service.update_user(user, {"password": password})
+    except service.InvalidUser as error:
+        fail(first_error(error))
+    click.echo(f"Password changed for {user.username}.")
+
+
+@click.command("deactivate-user")
+@click.argument("username")
+def deactivate_user_command(username):
+    """Deactivate a user; its tokens stop working at once."""
+    user = user_or_fail(username)
+    service.deactivate_user(user)
+    click.echo(f"Deactivated {user.username}.")
+
+
+@click.command("list-users")
+def list_users_command():
+    """Print every user: id, username, role, city, status."""
+    for user in service.list_users():
+        status = "active" if user.is_active else "inactive"
+        click.echo(f"{user.id}\t{user.username}\t{user.role}\t{user.city or '-'}\t{status}")
+
+
+@click.command("create-demo-users")
+def create_demo_users_command():
+    """On an empty database, create one demo user per role and print their passwords once."""
+    if current_app.config["ENV_NAME"] == "production":
+        click.echo("Production: no demo users are created.")
+        return
+    if db.session.execute(db.select(User.id).limit(1)).first() is not None:
+        click.echo("Users exist already; no demo users created.")
+        return
+    click.echo("Demo users (shown once; write them down):")
+    for role in ROLES:
+        password = secrets.token_urlsafe(15)
+        service.create_user(f"demo-{role}", password, role, city="Lagos")
+        click.echo(f"  demo-{role:<11} role={role:<11} password={password}")
+
+
+COMMANDS = (
+    create_user_command,
+    set_password_command,
+    deactivate_user_command,
+    list_users_command,
+    create_demo_users_command,
+)
+
+
+def register_commands(app):
+    """Attach the operator commands to the Flask CLI."""
+    for command in COMMANDS:
+        app.cli.add_command(command)

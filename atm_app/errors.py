@@ -1,0 +1,86 @@
+"""Error responses: the JSON envelope under /api/, error pages elsewhere.
+
+`error_response` is the one place an API error body is built; the handlers
+registered here route every HTTP error through it or through a template.
+"""
+from flask import current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+# One human sentence per status, for errors raised without their own detail.
+DEFAULT_DETAILS = {
+    400: "The request is not valid.",
+    401: "Authentication credentials were not provided or are not valid.",
+    403: "You do not have permission to perform this action.",
+    404: "Not found.",
+    405: "Method not allowed.",
+    409: "This conflicts with an existing resource.",
+    413: "The request body is too large.",
+    415: "Send the body as JSON (Content-Type: application/json).",
+    429: "Too many attempts. Try again later.",
+    500: "Something went wrong on our side.",
+    503: "The service is unavailable.",
+}
+
+
+class ApiError(Exception):
+    """An error a view raises to answer with the JSON envelope."""
+
+    def __init__(self, status, detail=None, errors=None, headers=None):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail or DEFAULT_DETAILS.get(status, "Error.")
+        self.errors = errors
+        self.headers = headers or {}
+
+
+def error_response(status, detail=None, errors=None, headers=None):
+    """The API's JSON error: `{"detail": ..., "errors": {...}}`."""
+    body = {"detail": detail or DEFAULT_DETAILS.get(status, "Error.")}
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def is_api_request():
+    """Whether the current request is for the JSON API."""
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def handle_api_error(error):
+    """An `ApiError` raised by a view."""
+    return error_response(error.status, error.detail, error.errors, error.headers)
+
+
+def handle_http_exception(error):
+    """Any HTTP error: JSON under /api/, the site's error page elsewhere."""
+    status = error.code or 500
+    headers = dict(error.get_headers()) if status in (405, 429) else {}
+    headers.pop("Content-Type", None)
+    detail = DEFAULT_DETAILS.get(status, "Error.")
+    if is_api_request():
+        return error_response(status, detail, headers=headers)
+    return render_error_page(status, detail, headers)
+
+
+def handle_unexpected_error(error):
+    """An unhandled exception: logged here, answered without details."""
+    current_app.logger.exception("Unhandled exception on %s %s", request.method, request.path)
+    return handle_http_exception(InternalServerError())
+
+
+def render_error_page(status, detail, headers=None):
+    """The site's page for an HTTP error status."""
+    template = f"errors/{status}.html" if status in (400, 403, 404, 429, 500) else "errors/generic.html"
+    body = render_template(template, status=status, detail=detail)
+    return body, status, headers or {}
+
+
+def register_error_handlers(app):
+    """Route every error through this module."""
+    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected_error)

@@ -1,0 +1,154 @@
+"""User management rules, shared by the API, the web pages and the CLI.
+
+Each function validates, writes, records the audit event, and raises
+`InvalidUser` with per-field messages when the input is refused.
+"""
+import re
+
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit
+from ..auth.passwords import hash_password, password_problems
+from ..auth.sessions import end_user_sessions
+from ..extensions import db
+from ..models import ROLES, User
+
+USERNAME_PATTERN = re.compile(r"^[\w.@+-]{1,150}$")
+CITY_MAX_LENGTH = 100
+
+
+class InvalidUser(Exception):
+    """Input refused: `errors` maps each field to its messages; `status` is 400 or 409."""
+
+    def __init__(self, errors, status=400):
+        super().__init__("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items()))
+        self.errors = errors
+        self.status = status
+
+
+def check_username(username):
+    """Messages about a proposed username (empty: fine)."""
+    if not isinstance(username, str) or not USERNAME_PATTERN.match(username):
+        return ["Use 1 to 150 letters, digits and @ . + - _ only."]
+    return []
+
+
+def check_role(role):
+    """Messages about a role (empty: fine)."""
+    if role not in ROLES:
+        return [f"Choose one of: {', '.join(ROLES)}."]
+    return []
+
+
+def normalise_city(city):
+    """A city as stored: stripped, None when blank; raises InvalidUser when invalid."""
+    if city is None:
+        return None
+    if not isinstance(city, str) or len(city) > CITY_MAX_LENGTH:
+        raise InvalidUser({"city": [f"Use a text of at most {CITY_MAX_LENGTH} characters."]})
+    return city.strip() or None
+
+
+def check_password(password, username, city):
+    """Messages about a new password under the policy (empty: fine)."""
+    if not isinstance(password, str):
+        return ["Must be a string."]
+    return password_problems(password, username=username, city=city)
+
+
+def create_user(username, password, role, city=None):
+    """Create and return a user; raises InvalidUser (400, or 409 for a taken name)."""
+    city = normalise_city(city)
+    errors = {
+        "username": check_username(username),
+        "role": check_role(role),
+        "password": check_password(password, username, city) if not check_username(username) else [],
+    }
+    errors = {field: msgs for field, msgs in errors.items() if msgs}
+    if errors:
+        raise InvalidUser(errors)
+    if User.find_by_username(username) is not None:
+        raise InvalidUser({"username": ["A user with that username already exists."]}, status=409)
+    user = User(username=username, role=role, city=city, password_hash=hash_password(password))
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent create took the name first
+        db.session.rollback()
+        raise InvalidUser({"username": ["A user with that username already exists."]}, status=409)
+    audit.record("user_created", user=user, detail=f"role {role}")
+    return user
+
+
+def set_password(user, password, keep_session_id=None):
+    """Change a password under the policy; ends the user's other sessions."""
+    problems = check_password(password, user.username, user.city)
+    if problems:
+        raise InvalidUser({"password": problems})
+    user.password_hash = hash_password(password)
+    db.session.commit()
+    end_user_sessions(user, "password_changed", keep_session_id=keep_session_id)
+    audit.record("password_changed", user=user)
+
+
+def update_user(user, changes):
+    """Apply `role`, `city`, `is_active` and `password` changes the host asked for.
+
+    A new role, a new password or deactivation ends all of the user's sessions.
+    """
+    errors = {}
+    if "role" in changes and check_role(changes["role"]):
+        errors["role"] = check_role(changes["role"])
+    if "is_active" in changes and not isinstance(changes["is_active"], bool):
+        errors["is_active"] = ["Must be true or false."]
+    if "city" in changes:
+        try:
+            city = normalise_city(changes["city"])
+        except InvalidUser as error:
+            errors.update(error.errors)
+    else:
+        city = user.city
+    if "password" in changes:
+        problems = check_password(changes["password"], user.username, city)
+        if problems:
+            errors["password"] = problems
+    if errors:
+        raise InvalidUser(errors)
+
+    ends_sessions = (
+        ("role" in changes and changes["role"] != user.role)
+        or "password" in changes
+        or changes.get("is_active") is False
+    )
+    described = []
+    for field in ("role", "is_active"):
+        if field in changes and changes[field] != getattr(user, field):
+            described.append(f"{field} {getattr(user, field)} -> {changes[field]}")
+            setattr(user, field, changes[field])
+    if "city" in changes and city != user.city:
+        described.append(f"city {user.city} -> {city}")
+        user.city = city
+    if "password" in changes:
+        user.password_hash = hash_password(changes["password"])
+        described.append("password reset")
+    db.session.commit()
+    if ends_sessions:
+        end_user_sessions(user, "user_changed")
+    if described:
+        audit.record("user_changed", user=user, detail="; ".join(described))
+    return user
+
+
+def deactivate_user(user):
+    """Deactivate a user and end its sessions."""
+    return update_user(user, {"is_active": False})
+
+
+def list_users(role=None, city=None):
+    """Users ordered by username, optionally of one role and city."""
+    query = db.select(User).order_by(User.username_key)
+    if role is not None:
+        query = query.where(User.role == role)
+    if city is not None:
+        query = query.where(User.city == city)
+    return db.session.execute(query).scalars().all()

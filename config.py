@@ -1,0 +1,158 @@
+"""Configuration classes, read from the environment (see docs/configuration.md).
+
+`ATM_ENV` picks the class: development (default), production or testing.
+Secrets have development-only defaults; production refuses to start without
+real ones (`ProductionConfig.check`).
+"""
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+# Known, public development secrets. Production refuses every one of them.
+DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
+DEV_JWT_SECRET_KEY = "dev-only-jwt-secret-key-do-not-use-in-production"
+KNOWN_DEFAULT_SECRETS = {DEV_SECRET_KEY, DEV_JWT_SECRET_KEY, "", "changeme", "secret"}
+MIN_SECRET_BYTES = 32
+
+
+def env_int(name, default):
+    """An integer setting from the environment."""
+    return int(os.environ.get(name, default))
+
+
+def env_bool(name, default):
+    """A true/false setting from the environment ("true", "1", "yes" are true)."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name):
+    """A comma-separated setting as a list, blanks dropped."""
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+class Config:
+    """Settings shared by every environment; `load()` overlays the environment."""
+
+    ENV_NAME = "development"
+    DEBUG = False  # waitress serves; the debugger is never on
+    TESTING = False
+    DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'atm.sqlite3'}"
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    JWT_ALGORITHM = "HS256"
+    JWT_TOKEN_LOCATION = ["headers", "cookies"]
+    JWT_COOKIE_SAMESITE = "Lax"
+    JWT_COOKIE_SECURE = False
+    # Cookies outlive the browser session: the refresh cookie is the sign-in.
+    JWT_SESSION_COOKIE = False
+    JWT_COOKIE_CSRF_PROTECT = True
+    JWT_CSRF_CHECK_FORM = True
+    # The JWT double-submit token travels in its own form field, so it never
+    # collides with Flask-WTF's `csrf_token` on the (anonymous) login form.
+    JWT_ACCESS_CSRF_FIELD_NAME = "jwt_csrf_token"
+    JWT_REFRESH_CSRF_FIELD_NAME = "jwt_csrf_token"
+    JWT_ERROR_MESSAGE_KEY = "detail"
+    JWT_REFRESH_JSON_KEY = "refresh"
+
+    # OWASP Password Storage Cheat Sheet: Argon2id, m=19 MiB, t=2, p=1.
+    ARGON2_TIME_COST = 2
+    ARGON2_MEMORY_KIB = 19456
+    ARGON2_PARALLELISM = 1
+
+    # Bodies are small JSON objects or forms; anything larger is refused (413).
+    MAX_CONTENT_LENGTH = 16 * 1024
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+
+    @classmethod
+    def load(cls):
+        """This environment's settings as a dict, read from `os.environ` now."""
+        settings = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
+        jwt_keys = env_list("JWT_SECRET_KEYS") or [
+            os.environ.get("JWT_SECRET_KEY", DEV_JWT_SECRET_KEY)
+        ]
+        access_minutes = env_int("ACCESS_TOKEN_MINUTES", 60)
+        refresh_days = env_int("REFRESH_TOKEN_DAYS", 7)
+        settings.update(
+            SECRET_KEY=os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
+            # Newest first: the first signs new tokens, all of them verify.
+            JWT_SECRET_KEYS=jwt_keys,
+            JWT_SECRET_KEY=jwt_keys[0],
+            SQLALCHEMY_DATABASE_URI=os.environ.get("DATABASE_URL", cls.DEFAULT_DATABASE_URL),
+            REDIS_URL=os.environ.get("REDIS_URL") or None,
+            ACCESS_TOKEN_MINUTES=access_minutes,
+            REFRESH_TOKEN_DAYS=refresh_days,
+            JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=access_minutes),
+            JWT_REFRESH_TOKEN_EXPIRES=timedelta(days=refresh_days),
+            REFRESH_ROTATION=env_bool("REFRESH_ROTATION", True),
+            REFRESH_REUSE_GRACE_SECONDS=env_int("REFRESH_REUSE_GRACE_SECONDS", 10),
+            FRESH_LOGIN_MINUTES=env_int("FRESH_LOGIN_MINUTES", 15),
+            LIMIT_USER_ADDRESS=os.environ.get("LIMIT_USER_ADDRESS", "5 per 15 minutes"),
+            LIMIT_USER=os.environ.get("LIMIT_USER", "20 per hour"),
+            LIMIT_ADDRESS=os.environ.get("LIMIT_ADDRESS", "30 per 5 minutes"),
+            TRUSTED_PROXY_COUNT=env_int("TRUSTED_PROXY_COUNT", 0),
+        )
+        cls.check(settings)
+        return settings
+
+    @staticmethod
+    def check(settings):
+        """Refuse settings that are unsafe for this environment (none here)."""
+
+
+class DevelopmentConfig(Config):
+    """Local use: `make run`."""
+
+
+class TestingConfig(Config):
+    """The test suite: cheap hashing so tests stay fast, an in-memory database."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    DEFAULT_DATABASE_URL = "sqlite://"
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_KIB = 64
+
+
+class ProductionConfig(Config):
+    """Real deployments: real secrets, Secure cookies."""
+
+    ENV_NAME = "production"
+    JWT_COOKIE_SECURE = True
+    SESSION_COOKIE_SECURE = True
+
+    @staticmethod
+    def check(settings):
+        """Refuse to start with a missing, known or short secret."""
+        secrets = [("SECRET_KEY", settings["SECRET_KEY"])]
+        secrets += [("JWT_SECRET_KEY", key) for key in settings["JWT_SECRET_KEYS"]]
+        for name, value in secrets:
+            if value in KNOWN_DEFAULT_SECRETS or len(value.encode()) < MIN_SECRET_BYTES:
+                raise RuntimeError(
+                    f"{name} must be set to a random value of at least "
+                    f"{MIN_SECRET_BYTES} bytes in production."
+                )
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}
+
+
+def config_for(name=None):
+    """The configuration class for `name`, or for `ATM_ENV`."""
+    name = name or os.environ.get("ATM_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"ATM_ENV must be one of {', '.join(CONFIGS)}, not {name!r}.") from None

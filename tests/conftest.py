@@ -1,0 +1,167 @@
+"""Shared fixtures: an app per test on SQLite (and PostgreSQL where asked), its
+client and CLI runner, a user factory and an `api` helper that signs in.
+
+Per-test settings: `@pytest.mark.settings(REFRESH_ROTATION=False, ...)`.
+Modules that must also run on the real PostgreSQL server set
+`pytestmark = pytest.mark.postgres_too`; without a server those runs skip,
+except under CI (`CI=true`), where they fail.
+"""
+import os
+import uuid
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+
+from atm_app import create_app
+from atm_app.extensions import db as _db
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+STRONG_PASSWORD = "Vivid-Turbine-Lantern-42"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "settings(**config): app config overrides for one test")
+    config.addinivalue_line("markers", "postgres_too: run the test on SQLite and on PostgreSQL")
+    config.addinivalue_line("markers", "browser: drives real headless Chromium")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("postgres_too") is not None
+        metafunc.parametrize("backend", ["sqlite", "postgresql"] if both else ["sqlite"],
+                             indirect=True)
+
+
+def unreachable(reason):
+    """Skip, or fail under CI, when a required server is missing."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this server is required)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh PostgreSQL database for the whole run, dropped at the end."""
+    name = f"atm_pytest_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # noqa: BLE001 - any failure means "no server here"
+        unreachable(f"PostgreSQL is unreachable at {POSTGRES_ADMIN_URL}: {type(error).__name__}")
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    schema_engine = sa.create_engine(url)
+    _db.metadata.create_all(schema_engine)
+    schema_engine.dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def backend(request):
+    """Which database this test runs on: "sqlite" or "postgresql"."""
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend, request, tmp_path):
+    """A database URL for one test: a new SQLite file, or the run's PostgreSQL database."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def app(request, database_url, backend):
+    """The app in testing configuration on an empty database."""
+    overrides = {"SQLALCHEMY_DATABASE_URI": database_url}
+    for marker in reversed(list(request.node.iter_markers("settings"))):
+        overrides.update(marker.kwargs)
+    app = create_app("testing", overrides)
+    with app.app_context():
+        if backend == "sqlite":
+            _db.create_all()
+        yield app
+        _db.session.remove()
+        if backend == "postgresql":
+            tables = ", ".join(table.name for table in _db.metadata.sorted_tables)
+            with _db.engine.begin() as connection:
+                connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    """The SQLAlchemy handle, inside the app context."""
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user through the same service the API uses; `.password` is kept on it."""
+    from atm_app.users.service import create_user, update_user
+
+    counter = iter(range(1, 10_000))
+
+    def make(username=None, role="technician", city="Lagos", password=STRONG_PASSWORD,
+             is_active=True):
+        user = create_user(username or f"user{next(counter)}", password, role, city)
+        if not is_active:
+            update_user(user, {"is_active": False})
+        user.password = password
+        return user
+
+    return make
+
+
+@dataclass
+class Tokens:
+    access: str
+    refresh: str
+    user: dict
+
+    @property
+    def headers(self):
+        return {"Authorization": f"Bearer {self.access}"}
+
+
+class ApiActions:
+    """Sign in through the public API, as a script would."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, username, password=STRONG_PASSWORD):
+        response = self.client.post("/api/auth/login/", json={"username": username,
+                                                              "password": password})
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        return Tokens(body["access"], body["refresh"], body["user"])
+
+    def refresh(self, refresh_token):
+        return self.client.post("/api/auth/refresh/", json={"refresh": refresh_token})
+
+    @staticmethod
+    def bearer(token):
+        return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def api(client):
+    return ApiActions(client)
