@@ -60,3 +60,22 @@ class JsonLineFormatter(logging.Formatter):
         if record.name == log.name:
             return message
         return json.dumps({"level": record.levelname, "logger": record.name, "message": message})
+
+
+def find_events(since=None, username=None, event=None, limit=50, offset=0):
+    """Events newest first, filtered by time, username (any case) and kind.
+
+    Returns (events, total) so pages can show "page 2 of 7".
+    """
+    query = db.select(AuditEvent)
+    if since is not None:
+        query = query.where(AuditEvent.time >= since)
+    if username:
+        query = query.where(db.func.lower(AuditEvent.username) == username.lower())
+    if event:
+        query = query.where(AuditEvent.event == event)
+    total = db.session.execute(db.select(db.func.count()).select_from(query.subquery())).scalar_one()
+    page = query.order_by(AuditEvent.time.desc(), AuditEvent.id.desc()).offset(offset)
+    if limit is not None:
+        page = page.limit(limit)
+    return db.session.execute(page).scalars().all(), total
