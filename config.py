@@ -8,6 +8,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 
@@ -19,8 +21,12 @@ MIN_SECRET_BYTES = 32
 
 
 def env_int(name, default):
-    """An integer setting from the environment."""
-    return int(os.environ.get(name, default))
+    """An integer setting from the environment; a clear error when it is not one."""
+    value = os.environ.get(name, default)
+    try:
+        return int(value)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a whole number, not {value!r}.") from None
 
 
 def env_bool(name, default):
@@ -43,7 +49,6 @@ class Config:
     DEBUG = False  # waitress serves; the debugger is never on
     TESTING = False
     DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'atm.sqlite3'}"
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
     JWT_ALGORITHM = "HS256"
     JWT_TOKEN_LOCATION = ["headers", "cookies"]
@@ -53,6 +58,9 @@ class Config:
     JWT_SESSION_COOKIE = False
     JWT_COOKIE_CSRF_PROTECT = True
     JWT_CSRF_CHECK_FORM = True
+    # Pages put the double-submit value into their forms server-side, so no
+    # script-readable CSRF cookie is needed: document.cookie holds nothing.
+    JWT_CSRF_IN_COOKIES = False
     # The JWT double-submit token travels in its own form field, so it never
     # collides with Flask-WTF's `csrf_token` on the (anonymous) login form.
     JWT_ACCESS_CSRF_FIELD_NAME = "jwt_csrf_token"
@@ -81,12 +89,17 @@ class Config:
         ]
         access_minutes = env_int("ACCESS_TOKEN_MINUTES", 60)
         refresh_days = env_int("REFRESH_TOKEN_DAYS", 7)
+        database_url = os.environ.get("DATABASE_URL", cls.DEFAULT_DATABASE_URL)
         settings.update(
             SECRET_KEY=os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
             # Newest first: the first signs new tokens, all of them verify.
             JWT_SECRET_KEYS=jwt_keys,
             JWT_SECRET_KEY=jwt_keys[0],
-            SQLALCHEMY_DATABASE_URI=os.environ.get("DATABASE_URL", cls.DEFAULT_DATABASE_URL),
+            SQLALCHEMY_DATABASE_URI=database_url,
+            SQLALCHEMY_ENGINE_OPTIONS=engine_options(database_url),
+            # Argon2id hashes running at once in this process (serve.py sets
+            # cores / processes, so the whole machine runs one per core).
+            HASH_CONCURRENCY=env_int("HASH_CONCURRENCY", os.cpu_count() or 1),
             REDIS_URL=os.environ.get("REDIS_URL") or None,
             ACCESS_TOKEN_MINUTES=access_minutes,
             REFRESH_TOKEN_DAYS=refresh_days,
@@ -106,6 +119,25 @@ class Config:
     @staticmethod
     def check(settings):
         """Refuse settings that are unsafe for this environment (none here)."""
+
+
+def engine_options(database_url):
+    """SQLAlchemy engine options: a connection pool as large as the serving threads.
+
+    Each waitress thread holds one connection during its request (serve.py sets
+    DB_POOL_SIZE to its thread count): a smaller pool makes threads wait, and
+    connections past it are opened and closed again under load. Only a
+    database server can drop a connection, so only it is pinged on checkout.
+    SQLite in memory keeps Flask-SQLAlchemy's one shared connection.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return {}
+    return {
+        "pool_size": env_int("DB_POOL_SIZE", 8),
+        "max_overflow": env_int("DB_MAX_OVERFLOW", 4),
+        "pool_pre_ping": url.get_backend_name() != "sqlite",
+    }
 
 
 class DevelopmentConfig(Config):

@@ -3,12 +3,16 @@
 Every refusal prints one clear line on stderr and exits with status 1,
 having written nothing.
 """
+import json
 import secrets
 import sys
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
+from .audit import find_events, parse_since
+from .auth.sessions import purge_sessions
 from .extensions import db
 from .models import ROLES, User
 from .users import service
@@ -47,6 +51,7 @@ def first_error(error):
 @click.option("--role", required=True, help=f"One of: {', '.join(ROLES)}.")
 @click.option("--city", default=None, help="The user's city (optional).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from one stdin line.")
+@with_appcontext
 def create_user_command(username, role, city, password_stdin):
     """Create a user and print its id."""
     if role not in ROLES:
@@ -64,6 +69,7 @@ def create_user_command(username, role, city, password_stdin):
 @click.command("set-password")
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the password from one stdin line.")
+@with_appcontext
 def set_password_command(username, password_stdin):
     """Set a user's password; ends all of its sessions."""
     user = user_or_fail(username)
@@ -79,6 +85,7 @@ def set_password_command(username, password_stdin):
 
 @click.command("deactivate-user")
 @click.argument("username")
+@with_appcontext
 def deactivate_user_command(username):
     """Deactivate a user; its tokens stop working at once."""
     user = user_or_fail(username)
@@ -87,6 +94,7 @@ def deactivate_user_command(username):
 
 
 @click.command("list-users")
+@with_appcontext
 def list_users_command():
     """Print every user: id, username, role, city, status."""
     for user in service.list_users():
@@ -95,6 +103,7 @@ def list_users_command():
 
 
 @click.command("create-demo-users")
+@with_appcontext
 def create_demo_users_command():
     """On an empty database, create one demo user per role and print their passwords once."""
     if current_app.config["ENV_NAME"] == "production":
@@ -110,12 +119,53 @@ def create_demo_users_command():
         click.echo(f"  demo-{role:<11} role={role:<11} password={password}")
 
 
+@click.command("purge-tokens")
+@with_appcontext
+def purge_tokens_command():
+    """Delete ended and expired sessions (their tokens are refused anyway); print how many."""
+    click.echo(f"Purged {purge_sessions()} ended or expired sessions.")
+
+
+@click.command("audit")
+@click.option("--since", default=None, help="Only events from this long ago: 30m, 1h, 2d, 1w.")
+@click.option("--user", "username", default=None, help="Only events of this username (any case).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array instead of lines.")
+@with_appcontext
+def audit_command(since, username, as_json):
+    """Print authentication events, newest first."""
+    try:
+        moment = parse_since(since) if since else None
+    except ValueError as error:
+        fail(str(error))
+    events, _ = find_events(since=moment, username=username, limit=None)
+    if as_json:
+        click.echo(json.dumps([event.to_dict() for event in events], indent=2))
+        return
+    fields = ("time", "event", "username", "ip", "user_agent", "detail")
+    for event in events:
+        row = event.to_dict()
+        click.echo("\t".join(printable(row[name]) for name in fields))
+
+
+def printable(value):
+    """A field for one terminal line: "-" for none, control characters escaped.
+
+    Usernames and user agents come from clients; a newline in one must not
+    forge a line of the audit listing.
+    """
+    if value is None:
+        return "-"
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in str(value))
+
+
 COMMANDS = (
     create_user_command,
     set_password_command,
     deactivate_user_command,
     list_users_command,
     create_demo_users_command,
+    audit_command,
+    purge_tokens_command,
 )
 
 

@@ -4,7 +4,7 @@
 registered here route every HTTP error through it or through a template.
 """
 from flask import current_app, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 # One human sentence per status, for errors raised without their own detail.
 DEFAULT_DETAILS = {
@@ -55,8 +55,26 @@ def handle_api_error(error):
     return error_response(error.status, error.detail, error.errors, error.headers)
 
 
+def slash_variant_error(error):
+    """A 405 rather than a 404 when the path exists with a trailing slash.
+
+    Werkzeug's non-strict slashes match `/api/x` to the rule `/api/x/` only
+    for the methods that rule allows; any other method it reports as 404.
+    """
+    if error.code != 404 or request.path.endswith("/") or request.url_rule is not None:
+        return error
+    try:
+        current_app.create_url_adapter(request).match(request.path + "/", request.method)
+    except MethodNotAllowed as not_allowed:
+        return not_allowed
+    except HTTPException:
+        pass
+    return error
+
+
 def handle_http_exception(error):
     """Any HTTP error: JSON under /api/, the site's error page elsewhere."""
+    error = slash_variant_error(error)
     status = error.code or 500
     headers = dict(error.get_headers()) if status in (405, 429) else {}
     headers.pop("Content-Type", None)

@@ -51,6 +51,8 @@ class User(db.Model):
     @classmethod
     def find_by_username(cls, username):
         """The user with this username, whatever its case, or None."""
+        if "\x00" in username:  # no username holds NUL, and PostgreSQL refuses it in a query
+            return None
         return db.session.execute(
             db.select(cls).where(cls.username_key == username_key(username))
         ).scalar_one_or_none()

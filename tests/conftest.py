@@ -1,5 +1,6 @@
 """Shared fixtures: an app per test on SQLite (and PostgreSQL where asked), its
-client and CLI runner, a user factory and an `api` helper that signs in.
+client and CLI runner, a user factory, and `api` / `web` helpers that sign in
+through the JSON API or through the pages.
 
 Per-test settings: `@pytest.mark.settings(REFRESH_ROTATION=False, ...)`.
 Modules that must also run on the real PostgreSQL server set
@@ -7,11 +8,17 @@ Modules that must also run on the real PostgreSQL server set
 except under CI (`CI=true`), where they fail.
 """
 import os
+import re
+import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlencode
 
+import jwt as pyjwt
 import pytest
 import sqlalchemy as sa
+from flask import g
 
 from atm_app import create_app
 from atm_app.extensions import db as _db
@@ -115,15 +122,16 @@ def runner(app):
 @pytest.fixture
 def make_user(app):
     """Create a user through the same service the API uses; `.password` is kept on it."""
-    from atm_app.users.service import create_user, update_user
+    from atm_app.users.service import create_user
 
     counter = iter(range(1, 10_000))
 
     def make(username=None, role="technician", city="Lagos", password=STRONG_PASSWORD,
              is_active=True):
         user = create_user(username or f"user{next(counter)}", password, role, city)
-        if not is_active:
-            update_user(user, {"is_active": False})
+        if not is_active:  # set directly: the factory may make an inactive last host
+            user.is_active = False
+            _db.session.commit()
         user.password = password
         return user
 
@@ -165,3 +173,65 @@ class ApiActions:
 @pytest.fixture
 def api(client):
     return ApiActions(client)
+
+
+def hidden_value(html, name):
+    """The value of the hidden input `name` in a page."""
+    match = re.search(rf'name="{name}"[^>]*value="([^"]*)"', html)
+    assert match, f"no hidden {name} in the page"
+    return match.group(1)
+
+
+class WebActions:
+    """Use the pages as a browser would; the test client keeps the cookies."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, username, password=STRONG_PASSWORD, next_path=None):
+        """Fill in and send the sign-in form (with its Flask-WTF csrf_token)."""
+        # The `app` fixture's app context spans every request of a test, and
+        # Flask-WTF caches the signed token on `g`: drop it, so each client
+        # gets the token of its own session, as with a real server.
+        g.pop("csrf_token", None)
+        token = hidden_value(self.client.get("/login").get_data(as_text=True), "csrf_token")
+        url = "/login" if next_path is None else "/login?" + urlencode({"next": next_path})
+        return self.client.post(url, data={"username": username, "password": password,
+                                           "csrf_token": token})
+
+    def cookie(self, name):
+        """A cookie's value in the client, or None."""
+        cookie = self.client.get_cookie(name)
+        return cookie.value if cookie else None
+
+    def access_claims(self):
+        """The claims of the access cookie (read, not verified)."""
+        return pyjwt.decode(self.cookie("access_token_cookie"), options={"verify_signature": False})
+
+    def replace_access_token(self, expires_in=3600, lifetime=3600, fresh=False):
+        """Swap the access cookie for one of the same session, expiring in `expires_in`
+        seconds of a `lifetime`-second life (negative: already expired), not fresh."""
+        from flask_jwt_extended import create_access_token
+
+        from atm_app.models import User
+
+        claims = self.access_claims()
+        issued = int(time.time()) + expires_in - lifetime
+        token = create_access_token(
+            identity=_db.session.get(User, claims["user_id"]), fresh=fresh,
+            expires_delta=timedelta(seconds=expires_in),
+            additional_claims={"token_type": "access", "sid": claims["sid"], "csrf": claims["csrf"],
+                               "iat": issued, "nbf": issued},
+        )
+        self.client.set_cookie("access_token_cookie", token)
+        return token
+
+    def post(self, path, data=None, **kwargs):
+        """A signed-in form post carrying the double-submit value, as the pages' forms do."""
+        form = {"jwt_csrf_token": self.access_claims()["csrf"], **(data or {})}
+        return self.client.post(path, data=form, **kwargs)
+
+
+@pytest.fixture
+def web(client):
+    return WebActions(client)

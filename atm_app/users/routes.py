@@ -10,6 +10,9 @@ from ..validation import json_object
 from . import bp, service
 
 UNKNOWN_FIELD = ["Unknown field."]
+# The largest id the users.id INTEGER column holds; comparing a larger one is
+# an error on PostgreSQL (out of range) and on SQLite past 64 bits (overflow).
+MAX_ROW_ID = 2**31 - 1
 
 
 def refused(error):
@@ -53,7 +56,7 @@ def update_user(user_id):
     """Change a user's role, city, status or password."""
     data = json_object()
     check_fields(data, allowed=("role", "city", "is_active", "password"))
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id) if user_id <= MAX_ROW_ID else None
     if user is None:
         raise ApiError(404, "No user with that id.")
     try:

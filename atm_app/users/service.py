@@ -28,7 +28,8 @@ class InvalidUser(Exception):
 
 def check_username(username):
     """Messages about a proposed username (empty: fine)."""
-    if not isinstance(username, str) or not USERNAME_PATTERN.match(username):
+    # fullmatch: `$` alone would let a trailing newline through.
+    if not isinstance(username, str) or not USERNAME_PATTERN.fullmatch(username):
         return ["Use 1 to 150 letters, digits and @ . + - _ only."]
     return []
 
@@ -46,6 +47,8 @@ def normalise_city(city):
         return None
     if not isinstance(city, str) or len(city) > CITY_MAX_LENGTH:
         raise InvalidUser({"city": [f"Use a text of at most {CITY_MAX_LENGTH} characters."]})
+    if any(not character.isprintable() for character in city):
+        raise InvalidUser({"city": ["Use printable characters only."]})
     return city.strip() or None
 
 
@@ -106,12 +109,14 @@ def update_user(user, changes):
             city = normalise_city(changes["city"])
         except InvalidUser as error:
             errors.update(error.errors)
+            city = user.city  # still judge a new password, against the current city
     else:
         city = user.city
     if "password" in changes:
         problems = check_password(changes["password"], user.username, city)
         if problems:
             errors["password"] = problems
+    errors.update(last_host_problems(user, changes))
     if errors:
         raise InvalidUser(errors)
 
@@ -137,6 +142,22 @@ def update_user(user, changes):
     if described:
         audit.record("user_changed", user=user, detail="; ".join(described))
     return user
+
+
+def last_host_problems(user, changes):
+    """Refuse to demote or deactivate the last active host: nobody could manage users."""
+    demoted = "role" in changes and changes["role"] != "host"
+    deactivated = changes.get("is_active") is False
+    if user.role != "host" or not user.is_active or not (demoted or deactivated):
+        return {}
+    other_hosts = db.session.execute(
+        db.select(db.func.count()).select_from(User)
+        .where(User.role == "host", User.is_active.is_(True), User.id != user.id)
+    ).scalar_one()
+    if other_hosts:
+        return {}
+    field = "is_active" if deactivated else "role"
+    return {field: ["At least one active host must remain."]}
 
 
 def deactivate_user(user):
