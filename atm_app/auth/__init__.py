@@ -9,3 +9,4 @@ from flask import Blueprint
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
 from . import routes  # noqa: E402,F401  (registers the views on bp)
+from . import session_routes  # noqa: E402,F401  (sessions and password views)

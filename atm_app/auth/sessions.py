@@ -40,6 +40,9 @@ def refresh_lifetime():
 
 def start_session(user):
     """Open a session for `user` after a password sign-in; fresh tokens."""
+    # Sign-in is rare and already slow (Argon2): a fine moment to drop this
+    # user's dead sessions, so the table never grows with ended sign-ins.
+    purge_sessions(user)
     ip, user_agent = client_details()
     now = utcnow()
     session = AuthSession(
@@ -75,34 +78,47 @@ def refresh_session(user, refresh_payload):
     next_jti = new_jti()
     if not swap_refresh_jti(session_id, jti, next_jti):
         handle_reused_refresh(user, session_id, jti)
-    audit.record("refresh", user=user)
-    return TokenPair(
+    tokens = TokenPair(
         access=mint_access_token(user, session_id, csrf, fresh=False),
         refresh=mint_refresh_token(user, session_id, csrf, next_jti),
         session_id=session_id,
     )
+    # The audit record commits the rotation with it: one transaction, and no
+    # commit in between that would make `user` be read again.
+    audit.record("refresh", user=user)
+    return tokens
+
+
+# Built once, in Core: making it anew per refresh, as an ORM bulk update that
+# also looks for objects to synchronise, cost more CPU than running it.
+_sessions = AuthSession.__table__
+ROTATE_REFRESH_JTI = (
+    db.update(_sessions)
+    .where(
+        _sessions.c.id == db.bindparam("session_id"),
+        _sessions.c.refresh_jti == db.bindparam("expected_jti"),
+        _sessions.c.ended_at.is_(None),
+    )
+    .values(
+        refresh_jti=db.bindparam("next_jti"),
+        previous_refresh_jti=db.bindparam("expected_jti"),
+        rotated_at=db.bindparam("now"),
+        last_used_at=db.bindparam("now"),
+        expires_at=db.bindparam("new_expiry"),
+    )
+)
 
 
 def swap_refresh_jti(session_id, expected_jti, next_jti):
-    """Atomically retire `expected_jti` for `next_jti`; True for the one winner."""
+    """Atomically retire `expected_jti` for `next_jti`; True for the one winner.
+
+    The caller commits (refresh_session, with the audit record).
+    """
     now = utcnow()
-    result = db.session.execute(
-        db.update(AuthSession)
-        .where(
-            AuthSession.id == session_id,
-            AuthSession.refresh_jti == expected_jti,
-            AuthSession.ended_at.is_(None),
-        )
-        .values(
-            refresh_jti=next_jti,
-            previous_refresh_jti=expected_jti,
-            rotated_at=now,
-            last_used_at=now,
-            expires_at=now + refresh_lifetime(),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    result = db.session.execute(ROTATE_REFRESH_JTI, {
+        "session_id": session_id, "expected_jti": expected_jti, "next_jti": next_jti,
+        "now": now, "new_expiry": now + refresh_lifetime(),
+    })
     return result.rowcount == 1
 
 
@@ -115,7 +131,7 @@ def handle_reused_refresh(user, session_id, jti):
         session is not None
         and session.previous_refresh_jti == jti
         and session.rotated_at is not None
-        and utcnow() - session.rotated_at <= grace
+        and utcnow() - session.rotated_at < grace
     )
     if within_grace:
         raise ApiError(401, "This refresh token was already used.")
@@ -168,15 +184,16 @@ def live_sessions(user):
     ).scalars().all()
 
 
-def purge_sessions():
-    """Delete ended and expired sessions; returns how many went.
+def purge_sessions(user=None):
+    """Delete ended and expired sessions (only `user`'s, if given); returns how many went.
 
     Their tokens are already refused; only live sessions still matter.
     """
-    result = db.session.execute(
-        db.delete(AuthSession)
-        .where((AuthSession.ended_at.is_not(None)) | (AuthSession.expires_at <= utcnow()))
-        .execution_options(synchronize_session=False)
+    query = db.delete(AuthSession).where(
+        (AuthSession.ended_at.is_not(None)) | (AuthSession.expires_at <= utcnow())
     )
+    if user is not None:
+        query = query.where(AuthSession.user_id == user.id)
+    result = db.session.execute(query.execution_options(synchronize_session=False))
     db.session.commit()
     return result.rowcount

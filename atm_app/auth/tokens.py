@@ -11,7 +11,7 @@ import uuid
 from datetime import timedelta
 
 import jwt as pyjwt
-from flask import current_app, g, redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 from flask_jwt_extended import create_access_token, create_refresh_token
 
 from ..errors import error_response, is_api_request
@@ -58,21 +58,48 @@ def mint_refresh_token(user, session_id, csrf, jti):
     )
 
 
+# Built once: making this statement anew on every request cost more CPU than
+# running it (docs/performance.md).
+TOKEN_OWNER_QUERY = (
+    db.select(User, AuthSession)
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .where(AuthSession.id == db.bindparam("sid"), User.id == db.bindparam("user_id"))
+)
+
+
 def token_owner(jwt_payload):
     """The (user, session) a verified token belongs to, or None if either is gone.
 
     One query, cached for the request so the blocklist check and the user
     lookup share it.
     """
-    cache = g.setdefault("atm_token_owners", {})
+    # Per request, not on `g`: an app context (and so `g`) can outlive many
+    # requests, and a cached row must never outlive the user deleted after it.
+    cache = request.environ.setdefault("atm_app.token_owners", {})
     jti = jwt_payload.get("jti")
+    if not has_owner_claims(jwt_payload):
+        return None
     if jti not in cache:
         cache[jti] = db.session.execute(
-            db.select(User, AuthSession)
-            .join(AuthSession, AuthSession.user_id == User.id)
-            .where(AuthSession.id == jwt_payload.get("sid"), User.id == jwt_payload.get("user_id"))
+            TOKEN_OWNER_QUERY, {"sid": jwt_payload.get("sid"), "user_id": jwt_payload.get("user_id")}
         ).first()
     return cache[jti]
+
+
+def has_owner_claims(jwt_payload):
+    """Whether `sid`, `user_id` and `jti` have the types a lookup needs.
+
+    The blocklist check runs before `claims_are_ours`, and a mistyped value
+    must be a 401, not a database error: PostgreSQL refuses to compare text
+    with integers, or an id past the 32-bit users.id column.
+    """
+    user_id = jwt_payload.get("user_id")
+    return (
+        isinstance(jwt_payload.get("sid"), str)
+        and isinstance(jwt_payload.get("jti"), str)
+        and type(user_id) is int
+        and 0 < user_id < 2**31
+    )
 
 
 def auth_failure(detail):
