@@ -8,6 +8,7 @@ import logging
 import sys
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, INSTANCE_DIR, config_for
 
@@ -30,6 +31,7 @@ def create_app(config_name=None, overrides=None):
     INSTANCE_DIR.mkdir(exist_ok=True)
 
     register_logging(app)
+    trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -47,8 +49,20 @@ def register_logging(app):
         logger.propagate = False
 
 
+def trust_proxies(app):
+    """Read the client address from X-Forwarded-For only behind trusted proxies.
+
+    Without TRUSTED_PROXY_COUNT the header is ignored: any client could
+    forge it to dodge the sign-in limits or fake its audited address.
+    """
+    count = app.config["TRUSTED_PROXY_COUNT"]
+    if count > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count)
+
+
 def register_extensions(app):
     """Bind the extensions created in extensions.py."""
+    from .auth.limits import configure_limiter
     from .auth.tokens import register_jwt_callbacks
     from .security_headers import add_security_headers
 
@@ -56,21 +70,24 @@ def register_extensions(app):
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     jwt.init_app(app)
     csrf.init_app(app)
+    configure_limiter(app)
     register_jwt_callbacks()
     app.after_request(add_security_headers)
 
 
 def register_blueprints(app):
     """Mount the API, the pages and the health check."""
-    from . import auth, health, users, web
+    from . import auth, health, openapi, users, web
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(users.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(web.bp)
     # The JSON API authenticates with bearer tokens only: no CSRF to check there.
     csrf.exempt(auth.bp)
     csrf.exempt(users.bp)
+    csrf.exempt(openapi.bp)
 
 
 def register_error_handlers(app):

@@ -1,0 +1,274 @@
+"""docs/openapi.yaml against the real app.
+
+Schemathesis generates requests from the document for every operation (valid
+and invalid ones) and checks each answer: never a 5xx, a documented status,
+the documented content type, headers and body schema. A table of hand-made
+requests then proves that every documented status of every operation can
+actually happen.
+"""
+import re
+
+import pytest
+import schemathesis
+import yaml
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from atm_app.auth.sessions import start_session
+from atm_app.models import User
+from atm_app.openapi import OPENAPI_PATH, load_document
+
+from conftest import STRONG_PASSWORD, ApiActions
+
+def load_document_from_disk():
+    """docs/openapi.yaml as a dict, without an app."""
+    with OPENAPI_PATH.open(encoding="utf-8") as source:
+        return yaml.safe_load(source)
+
+
+CONFORMANCE_CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+def test_the_document_is_served_as_json(client):
+    response = client.get("/api/openapi.json")
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    document = response.get_json()
+    assert document["openapi"].startswith("3.1")
+    assert document == load_document()
+
+
+def test_the_document_describes_every_api_route(app):
+    documented = {
+        (path, method.upper())
+        for path, item in load_document()["paths"].items()
+        for method in item if method in HTTP_METHODS
+    }
+    served = {
+        (normalise_rule(rule.rule), method)
+        for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert served == documented
+
+
+def normalise_rule(rule):
+    """A Flask rule in OpenAPI's path notation: `<int:user_id>` -> `{user_id}`."""
+    parts = []
+    for part in rule.split("/"):
+        if part.startswith("<") and part.endswith(">"):
+            part = "{" + part[1:-1].split(":")[-1] + "}"
+        parts.append(part)
+    return "/".join(parts)
+
+
+@pytest.fixture
+def users(make_user):
+    """Someone of each role for the generated requests to act on."""
+    make_user("host1", role="host")
+    make_user("tech1", role="technician", city="Lagos")
+    make_user("super1", role="supervisor", city="Lagos")
+
+
+def fresh_host_headers():
+    """A bearer header for host1 from a brand-new sign-in, host rights restored.
+
+    Generated calls may log host1 out, deactivate it or change its role;
+    resetting before each call keeps every operation reachable.
+    """
+    host = User.find_by_username("host1")
+    host.role, host.is_active = "host", True
+    tokens = start_session(host)
+    return {"Authorization": f"Bearer {tokens.access}"}
+
+
+# The same document the app serves (test_the_document_is_served_as_json), loaded
+# once at collection so each operation becomes its own test.
+fuzzed = schemathesis.openapi.from_dict(load_document_from_disk())
+
+
+@fuzzed.parametrize()
+@pytest.mark.postgres_too  # PostgreSQL refuses some input SQLite takes (NUL, 32-bit ids)
+@settings(max_examples=30, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+def test_every_generated_request_gets_a_documented_answer(case, app, users):
+    case.call_and_validate(app=app, headers=fresh_host_headers(), checks=CONFORMANCE_CHECKS)
+
+
+# ---------------------------------------------------------------------------
+# Every documented status can happen: one real request per (path, method, status).
+
+NEW_PASSWORD = "Copper-Meadow-Falcon-77"
+HUGE = "x" * (1024 * 1024)
+DEAD_REDIS = pytest.mark.settings(REDIS_URL="redis://127.0.0.1:1/0")
+
+
+class Scene:
+    """A host, a technician and a supervisor, signed in through the API."""
+
+    def __init__(self, client, make_user):
+        self.client = client
+        self.users = {name: make_user(name, role=role, city="Lagos") for name, role in
+                      (("host1", "host"), ("tech1", "technician"), ("super1", "supervisor"))}
+        self.api = ApiActions(client)
+        self._tokens = {}
+
+    def tokens(self, name):
+        """That user's tokens from one sign-in (made on first use)."""
+        if name not in self._tokens:
+            self._tokens[name] = self.api.login(name)
+        return self._tokens[name]
+
+    def auth(self, name):
+        """Its bearer header."""
+        return self.tokens(name).headers
+
+    def call(self, method, path, name=None, **kwargs):
+        """One request, as `name` (or anonymous)."""
+        headers = {**(self.auth(name) if name else {}), **kwargs.pop("headers", {})}
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def other_session_of(self, name):
+        """The id of a second live session of `name`."""
+        self.api.login(name)
+        sessions = self.call("GET", "/api/auth/sessions/", name).get_json()["sessions"]
+        return next(session["id"] for session in sessions if not session["current"])
+
+    def rate_limited_login(self):
+        """The right password after five failures: 429."""
+        for _ in range(5):
+            self.call("POST", "/api/auth/login/", json={"username": "tech1", "password": "nope"})
+        return self.call("POST", "/api/auth/login/",
+                         json={"username": "tech1", "password": STRONG_PASSWORD})
+
+
+LOGIN, REFRESH, ME, LOGOUT = ("/api/auth/login/", "/api/auth/refresh/", "/api/auth/me/",
+                              "/api/auth/logout/")
+SESSIONS, SESSION, LOGOUT_ALL = ("/api/auth/sessions/", "/api/auth/sessions/{session_id}/",
+                                 "/api/auth/logout-all/")
+PASSWORD, USERS, USER = "/api/auth/password/", "/api/users/", "/api/users/{user_id}/"
+TECHNICIANS, OPENAPI = "/api/technicians/", "/api/openapi.json"
+AS_TEXT = {"data": "plain words", "content_type": "text/plain"}
+
+# (path, method, status, how to provoke it)
+STATUS_TABLE = [
+    (LOGIN, "POST", 200, lambda s: s.call("POST", LOGIN, json={
+        "username": "host1", "password": STRONG_PASSWORD})),
+    (LOGIN, "POST", 400, lambda s: s.call("POST", LOGIN, json={"username": "host1"})),
+    (LOGIN, "POST", 401, lambda s: s.call("POST", LOGIN, json={
+        "username": "host1", "password": "wrong"})),
+    (LOGIN, "POST", 413, lambda s: s.call("POST", LOGIN, json={
+        "username": "host1", "password": HUGE})),
+    (LOGIN, "POST", 415, lambda s: s.call("POST", LOGIN, **AS_TEXT)),
+    (LOGIN, "POST", 429, lambda s: s.rate_limited_login()),
+    pytest.param(LOGIN, "POST", 503, lambda s: s.call("POST", LOGIN, json={
+        "username": "host1", "password": STRONG_PASSWORD}), marks=DEAD_REDIS),
+    (REFRESH, "POST", 200, lambda s: s.call("POST", REFRESH, json={
+        "refresh": s.tokens("tech1").refresh})),
+    (REFRESH, "POST", 400, lambda s: s.call("POST", REFRESH, json={})),
+    (REFRESH, "POST", 401, lambda s: s.call("POST", REFRESH, json={"refresh": "not.a.jwt"})),
+    (REFRESH, "POST", 413, lambda s: s.call("POST", REFRESH, json={"refresh": HUGE})),
+    (REFRESH, "POST", 415, lambda s: s.call("POST", REFRESH, **AS_TEXT)),
+    (ME, "GET", 200, lambda s: s.call("GET", ME, "tech1")),
+    (ME, "GET", 401, lambda s: s.call("GET", ME)),
+    (LOGOUT, "POST", 200, lambda s: s.call("POST", LOGOUT, "tech1")),
+    (LOGOUT, "POST", 400, lambda s: s.call("POST", LOGOUT, "tech1", json={"refresh": 7})),
+    (LOGOUT, "POST", 401, lambda s: s.call("POST", LOGOUT)),
+    (LOGOUT, "POST", 413, lambda s: s.call("POST", LOGOUT, "tech1", json={"refresh": HUGE})),
+    (LOGOUT, "POST", 415, lambda s: s.call("POST", LOGOUT, "tech1", **AS_TEXT)),
+    (SESSIONS, "GET", 200, lambda s: s.call("GET", SESSIONS, "tech1")),
+    (SESSIONS, "GET", 401, lambda s: s.call("GET", SESSIONS)),
+    (SESSION, "DELETE", 200, lambda s: s.call(
+        "DELETE", f"/api/auth/sessions/{s.other_session_of('tech1')}/", "tech1")),
+    (SESSION, "DELETE", 401, lambda s: s.call("DELETE", f"/api/auth/sessions/{'0' * 32}/")),
+    (SESSION, "DELETE", 404, lambda s: s.call("DELETE", f"/api/auth/sessions/{'0' * 32}/",
+                                              "tech1")),
+    (LOGOUT_ALL, "POST", 200, lambda s: s.call("POST", LOGOUT_ALL, "tech1")),
+    (LOGOUT_ALL, "POST", 401, lambda s: s.call("POST", LOGOUT_ALL)),
+    (PASSWORD, "POST", 200, lambda s: s.call("POST", PASSWORD, "tech1", json={
+        "current_password": STRONG_PASSWORD, "new_password": NEW_PASSWORD})),
+    (PASSWORD, "POST", 400, lambda s: s.call("POST", PASSWORD, "tech1", json={
+        "current_password": "wrong", "new_password": NEW_PASSWORD})),
+    (PASSWORD, "POST", 401, lambda s: s.call("POST", PASSWORD, json={
+        "current_password": STRONG_PASSWORD, "new_password": NEW_PASSWORD})),
+    (PASSWORD, "POST", 413, lambda s: s.call("POST", PASSWORD, "tech1", json={
+        "current_password": HUGE, "new_password": NEW_PASSWORD})),
+    (PASSWORD, "POST", 415, lambda s: s.call("POST", PASSWORD, "tech1", **AS_TEXT)),
+    (USERS, "GET", 200, lambda s: s.call("GET", USERS, "host1")),
+    (USERS, "GET", 401, lambda s: s.call("GET", USERS)),
+    (USERS, "GET", 403, lambda s: s.call("GET", USERS, "tech1")),
+    (USERS, "POST", 201, lambda s: s.call("POST", USERS, "host1", json={
+        "username": "tech9", "password": NEW_PASSWORD, "role": "technician"})),
+    (USERS, "POST", 400, lambda s: s.call("POST", USERS, "host1", json={"username": "tech9"})),
+    (USERS, "POST", 401, lambda s: s.call("POST", USERS, json={
+        "username": "tech9", "password": NEW_PASSWORD, "role": "technician"})),
+    (USERS, "POST", 403, lambda s: s.call("POST", USERS, "tech1", json={
+        "username": "tech9", "password": NEW_PASSWORD, "role": "technician"})),
+    (USERS, "POST", 409, lambda s: s.call("POST", USERS, "host1", json={
+        "username": "TECH1", "password": NEW_PASSWORD, "role": "technician"})),
+    (USERS, "POST", 413, lambda s: s.call("POST", USERS, "host1", json={
+        "username": "tech9", "password": HUGE, "role": "technician"})),
+    (USERS, "POST", 415, lambda s: s.call("POST", USERS, "host1", **AS_TEXT)),
+    (USER, "PATCH", 200, lambda s: s.call("PATCH", f"/api/users/{s.users['tech1'].id}/",
+                                          "host1", json={"city": "Kano"})),
+    (USER, "PATCH", 400, lambda s: s.call("PATCH", f"/api/users/{s.users['tech1'].id}/",
+                                          "host1", json={"role": "king"})),
+    (USER, "PATCH", 401, lambda s: s.call("PATCH", f"/api/users/{s.users['tech1'].id}/",
+                                          json={"city": "Kano"})),
+    (USER, "PATCH", 403, lambda s: s.call("PATCH", f"/api/users/{s.users['tech1'].id}/",
+                                          "super1", json={"city": "Kano"})),
+    (USER, "PATCH", 404, lambda s: s.call("PATCH", "/api/users/999999/", "host1",
+                                          json={"city": "Kano"})),
+    (USER, "PATCH", 413, lambda s: s.call("PATCH", f"/api/users/{s.users['tech1'].id}/",
+                                          "host1", json={"city": HUGE})),
+    (USER, "PATCH", 415, lambda s: s.call("PATCH", f"/api/users/{s.users['tech1'].id}/",
+                                          "host1", **AS_TEXT)),
+    (TECHNICIANS, "GET", 200, lambda s: s.call("GET", TECHNICIANS, "super1")),
+    (TECHNICIANS, "GET", 401, lambda s: s.call("GET", TECHNICIANS)),
+    (TECHNICIANS, "GET", 403, lambda s: s.call("GET", TECHNICIANS, "tech1")),
+    (OPENAPI, "GET", 200, lambda s: s.call("GET", OPENAPI)),
+]
+
+
+def row_key(row):
+    """(path, method, status) of a table row, plain or wrapped in pytest.param."""
+    values = row.values if hasattr(row, "values") else row
+    return values[:3]
+
+
+def test_the_status_table_covers_exactly_the_documented_statuses():
+    documented = {
+        (path, method.upper(), int(status))
+        for path, item in load_document_from_disk()["paths"].items()
+        for method, operation in item.items() if method in HTTP_METHODS
+        for status in operation["responses"]
+    }
+    assert {row_key(row) for row in STATUS_TABLE} == documented
+
+
+@pytest.mark.parametrize(("path", "method", "status", "provoke"), STATUS_TABLE,
+                         ids=[" ".join(map(str, row_key(row))) for row in STATUS_TABLE])
+def test_each_documented_status_happens_and_matches_the_document(
+    client, make_user, path, method, status, provoke
+):
+    response = provoke(Scene(client, make_user))
+
+    assert response.status_code == status, response.get_json()
+    # Path parameters only name the operation here; the request was already made.
+    placeholders = {name: 1 for name in re.findall(r"{(\w+)}", path)}
+    case = fuzzed[path][method].Case(path_parameters=placeholders)
+    case.validate_response(response, checks=CONFORMANCE_CHECKS[1:])
