@@ -1,6 +1,13 @@
-"""The `web` blueprint: the sign-in form and the role dashboards, server-rendered."""
+"""The `web` blueprint: the sign-in form and the role dashboards, server-rendered.
+
+Pages authenticate with the httpOnly JWT cookies only (see docs/web.md):
+renewal.py keeps them fresh, guards.py decides who may see or post what,
+and the views live in routes.py (sign-in and out), dashboards.py,
+account.py (your password and sessions) and host.py (user management).
+"""
 from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from . import routes  # noqa: E402,F401  (registers the views on bp)
+# Imported for their side effect: each registers its views and hooks on bp.
+from . import account, dashboards, display, host, renewal, routes  # noqa: E402,F401

@@ -1,0 +1,95 @@
+"""The three role dashboards. Each shows who is signed in, the account panel
+(password and live sessions) and the role's own work."""
+from flask import render_template
+from flask_jwt_extended import current_user, get_jwt
+
+from ..auth.sessions import live_sessions
+from ..extensions import db
+from ..models import AuthSession, User, utcnow
+from ..users.service import list_users
+from . import bp
+from .forms import ChangePasswordForm
+from .guards import page
+from .host import user_list_context
+
+
+@bp.get("/dashboard/technician")
+@page("technician")
+def dashboard_technician():
+    """A technician's profile, supervisors and account."""
+    return render_dashboard("technician")
+
+
+@bp.get("/dashboard/supervisor")
+@page("supervisor")
+def dashboard_supervisor():
+    """The technicians of the supervisor's city and their status."""
+    return render_dashboard("supervisor")
+
+
+@bp.get("/dashboard/host")
+@page("host")
+def dashboard_host():
+    """User management for the data host."""
+    return render_dashboard("host")
+
+
+def render_dashboard(role, password_form=None, status=200):
+    """The dashboard of `role` for the signed-in user, with an optional filled password form."""
+    context = ROLE_CONTEXTS[role]()
+    context.update(account_context(password_form))
+    return render_template(f"dashboard/{role}.html", **context), status
+
+
+def account_context(password_form=None):
+    """The account panel: the change-password form and the live sessions."""
+    return {
+        "password_form": password_form or ChangePasswordForm(formdata=None),
+        "sessions": live_sessions(current_user),
+        "current_sid": get_jwt()["sid"],
+    }
+
+
+def technician_context():
+    """Who supervises this technician's city."""
+    city = current_user.city
+    if city is None:
+        return {"supervisors": []}
+    supervisors = list_users(role="supervisor", city=city)
+    return {"supervisors": [user for user in supervisors if user.is_active]}
+
+
+def supervisor_context():
+    """The technicians of the supervisor's city, and which of them are signed in."""
+    city = current_user.city
+    technicians = list_users(role="technician", city=city) if city else []
+    signed_in_ids = users_signed_in([user.id for user in technicians])
+    return {"technicians": technicians, "signed_in_ids": signed_in_ids}
+
+
+def users_signed_in(user_ids):
+    """The ids among `user_ids` that have a live session now."""
+    if not user_ids:
+        return set()
+    return set(db.session.execute(
+        db.select(AuthSession.user_id).distinct().where(
+            AuthSession.user_id.in_(user_ids),
+            AuthSession.ended_at.is_(None),
+            AuthSession.expires_at > utcnow(),
+        )
+    ).scalars())
+
+
+def host_context():
+    """The user list with its filters, and a few counts."""
+    counts = dict(db.session.execute(
+        db.select(User.role, db.func.count()).where(User.is_active.is_(True)).group_by(User.role)
+    ).all())
+    return {**user_list_context(), "active_counts": counts}
+
+
+ROLE_CONTEXTS = {
+    "technician": technician_context,
+    "supervisor": supervisor_context,
+    "host": host_context,
+}

@@ -1,0 +1,72 @@
+"""The page forms. They carry and render fields; the rules live in the services.
+
+Only `LoginForm` uses Flask-WTF's CSRF token: the visitor is not signed in
+yet, so there is no access token to bind a double-submit value to. Every other
+form belongs to a signed-in user and is protected by the JWT double-submit
+check instead (guards.py), so its Flask-WTF token is switched off.
+"""
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired
+
+from ..models import ROLES
+
+ROLE_LABELS = {"host": "Data host", "technician": "Technician", "supervisor": "Supervisor"}
+ROLE_CHOICES = [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]
+
+
+class LoginForm(FlaskForm):
+    """Sign in: username, password and Flask-WTF's hidden `csrf_token`."""
+
+    username = StringField("Username", validators=[InputRequired("Enter your username.")])
+    password = PasswordField("Password", validators=[InputRequired("Enter your password.")])
+
+
+class SignedInForm(FlaskForm):
+    """A form of a signed-in user: CSRF is the JWT double-submit value, not Flask-WTF's."""
+
+    class Meta:
+        csrf = False
+
+
+class ChangePasswordForm(SignedInForm):
+    """Change one's own password."""
+
+    current_password = PasswordField(
+        "Current password", validators=[InputRequired("Enter your current password.")])
+    new_password = PasswordField(
+        "New password", validators=[InputRequired("Enter a new password.")])
+    confirm_password = PasswordField(
+        "Repeat the new password", validators=[InputRequired("Repeat the new password.")])
+
+
+class NewUserForm(SignedInForm):
+    """A host creates a user."""
+
+    username = StringField("Username", validators=[InputRequired("Enter a username.")])
+    role = SelectField("Role", choices=ROLE_CHOICES, default="technician")
+    city = StringField("City")
+    password = PasswordField("Password", validators=[InputRequired("Enter a password.")])
+
+
+class UserDetailsForm(SignedInForm):
+    """A host changes a user's role or city."""
+
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    city = StringField("City")
+
+
+class SetPasswordForm(SignedInForm):
+    """A host sets a new password for a user."""
+
+    password = PasswordField("New password", validators=[InputRequired("Enter a new password.")])
+
+
+def add_errors(form, errors, rename=None):
+    """Show a service's per-field errors beside the form's fields."""
+    rename = rename or {}
+    for field_name, messages in errors.items():
+        field = getattr(form, rename.get(field_name, field_name), None)
+        if field is not None:
+            field.errors = list(field.errors) + list(messages)
