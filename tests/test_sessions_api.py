@@ -254,6 +254,15 @@ class TestChangingThePassword:
         assert sign_in(client, "alice")  # the old password still signs in
         assert events("password_changed") == []
 
+    def test_guessing_the_current_password_is_rate_limited_like_sign_in(self, client, make_user):
+        make_user("alice")
+        access = sign_in(client, "alice")["access"]
+        for _ in range(5):
+            assert self.change(client, access, current="Not-My-Password-123").status_code == 400
+        response = self.change(client, access)
+        assert response.status_code == 429
+        assert int(response.headers["Retry-After"]) > 0
+
     @pytest.mark.parametrize("weak", ["short", "password1234", "alice-alice-alice"])
     def test_a_weak_new_password_is_400_with_the_reason(self, client, make_user, weak):
         make_user("alice")

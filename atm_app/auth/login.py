@@ -34,3 +34,17 @@ def authenticate(username, password):
         db.session.commit()
     audit.record("login_succeeded", user=user)
     return user
+
+
+def confirm_current_password(user, password):
+    """Whether `password` is the signed-in user's own; a wrong one counts as a failure.
+
+    Changing a password asks for the current one: without the sign-in limits
+    here, a stolen session could guess it without bound.
+    """
+    check_sign_in_allowed(user.username)
+    if verify_password(user.password_hash, password):
+        return True
+    record_failure(user.username)
+    audit.record("login_failed", user=user, detail="wrong current password")
+    return False

@@ -7,7 +7,7 @@ from ..errors import ApiError
 from ..users.service import InvalidUser, set_password
 from ..validation import json_object, string_fields
 from . import bp
-from .passwords import verify_password
+from .login import confirm_current_password
 from .roles import login_required
 from .sessions import end_session, end_user_sessions, find_live_session, live_sessions
 
@@ -49,7 +49,7 @@ def logout_all():
 def change_password():
     """Change the caller's password; their other sessions end, this one lives on."""
     fields = string_fields(json_object(), required=("current_password", "new_password"))
-    if not verify_password(current_user.password_hash, fields["current_password"]):
+    if not confirm_current_password(current_user, fields["current_password"]):
         raise ApiError(400, INVALID_FIELDS,
                        {"current_password": ["The current password is wrong."]})
     try:

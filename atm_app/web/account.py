@@ -3,7 +3,7 @@ from flask import abort, flash, redirect, url_for
 from flask_jwt_extended import current_user, get_jwt
 
 from .. import audit
-from ..auth.passwords import verify_password
+from ..auth.login import confirm_current_password
 from ..auth.sessions import end_session, end_user_sessions, find_live_session
 from ..users.service import InvalidUser, set_password
 from . import bp
@@ -25,7 +25,7 @@ def change_password():
     form = ChangePasswordForm()
     if not form.validate():
         return render_dashboard(current_user.role, form, 400)
-    if not verify_password(current_user.password_hash, form.current_password.data):
+    if not confirm_current_password(current_user, form.current_password.data):
         form.current_password.errors = ["That is not your current password."]
         return render_dashboard(current_user.role, form, 400)
     if form.new_password.data != form.confirm_password.data:
