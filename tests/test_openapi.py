@@ -155,6 +155,22 @@ class Scene:
         return self.call("POST", "/api/auth/login/",
                          json={"username": "tech1", "password": STRONG_PASSWORD})
 
+    def bearer_without_sign_in(self, name):
+        """A fresh access token for `name` from a session started directly: with
+        the limit counters unreachable, no sign-in gets through to make one."""
+        from atm_app.auth.sessions import start_session
+
+        with self.client.application.test_request_context():
+            return ApiActions.bearer(start_session(self.users[name]).access)
+
+    def rate_limited_password_change(self):
+        """The right current password after five wrong ones: 429."""
+        for _ in range(5):
+            self.call("POST", PASSWORD, "tech1", json={
+                "current_password": "nope", "new_password": NEW_PASSWORD})
+        return self.call("POST", PASSWORD, "tech1", json={
+            "current_password": STRONG_PASSWORD, "new_password": NEW_PASSWORD})
+
 
 LOGIN, REFRESH, ME, LOGOUT = ("/api/auth/login/", "/api/auth/refresh/", "/api/auth/me/",
                               "/api/auth/logout/")
@@ -208,6 +224,11 @@ STATUS_TABLE = [
     (PASSWORD, "POST", 413, lambda s: s.call("POST", PASSWORD, "tech1", json={
         "current_password": HUGE, "new_password": NEW_PASSWORD})),
     (PASSWORD, "POST", 415, lambda s: s.call("POST", PASSWORD, "tech1", **AS_TEXT)),
+    (PASSWORD, "POST", 429, lambda s: s.rate_limited_password_change()),
+    pytest.param(PASSWORD, "POST", 503, lambda s: s.call(
+        "POST", PASSWORD, headers=s.bearer_without_sign_in("tech1"),
+        json={"current_password": STRONG_PASSWORD, "new_password": NEW_PASSWORD}),
+        marks=DEAD_REDIS),
     (USERS, "GET", 200, lambda s: s.call("GET", USERS, "host1")),
     (USERS, "GET", 401, lambda s: s.call("GET", USERS)),
     (USERS, "GET", 403, lambda s: s.call("GET", USERS, "tech1")),
