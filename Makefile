@@ -30,5 +30,12 @@ browser-deps:
 test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest
 
+# The load benchmark beside the old backend (docs/performance.md); ~30 minutes.
+bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "Installing Debian's wrk for the benchmark..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	bench/run --check
+
 clean:
 	rm -rf $(VENV) .pytest_cache
