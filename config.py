@@ -133,11 +133,14 @@ def engine_options(database_url):
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         return {}
-    return {
+    options = {
         "pool_size": env_int("DB_POOL_SIZE", 8),
         "max_overflow": env_int("DB_MAX_OVERFLOW", 4),
         "pool_pre_ping": url.get_backend_name() != "sqlite",
     }
+    if url.get_backend_name() == "sqlite":
+        options["isolation_level"] = "AUTOCOMMIT"  # why: atm_app/database.py
+    return options
 
 
 class DevelopmentConfig(Config):

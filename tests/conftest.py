@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask import g
 
 from atm_app import create_app
+from config import engine_options
 from atm_app.extensions import db as _db
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -87,7 +88,9 @@ def database_url(backend, request, tmp_path):
 @pytest.fixture
 def app(request, database_url, backend):
     """The app in testing configuration on an empty database."""
-    overrides = {"SQLALCHEMY_DATABASE_URI": database_url}
+    # The engine options production derives from its URL (pool, SQLite autocommit).
+    overrides = {"SQLALCHEMY_DATABASE_URI": database_url,
+                 "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url)}
     for marker in reversed(list(request.node.iter_markers("settings"))):
         overrides.update(marker.kwargs)
     app = create_app("testing", overrides)

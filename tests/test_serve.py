@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from sqlalchemy import event
 
@@ -59,6 +60,18 @@ def test_refresh_reads_its_owner_once_and_rotates_in_one_update(make_user, api, 
     session_writes = [s for s in statements if s.startswith("UPDATE auth_sessions")]
     assert len(reads) == 1 and "FROM users JOIN auth_sessions" in reads[0], statements
     assert len(session_writes) == 1, statements
+
+
+def test_a_sqlite_write_never_holds_the_write_lock_past_its_own_statement(make_user, db):
+    make_user("ada")
+    rename = sa.text("UPDATE users SET city = :city")
+    with db.engine.connect() as first, db.engine.connect() as second:
+        first.execute(rename, {"city": "Kano"})  # and no commit() yet
+        second.exec_driver_sql("PRAGMA busy_timeout = 0")  # fail at once if locked
+
+        second.execute(rename, {"city": "Abuja"})
+
+    assert db.session.execute(sa.text("SELECT city FROM users")).scalar_one() == "Abuja"
 
 
 # ---------------------------------------------------------------- bounded hashing

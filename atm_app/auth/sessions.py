@@ -83,8 +83,8 @@ def refresh_session(user, refresh_payload):
         refresh=mint_refresh_token(user, session_id, csrf, next_jti),
         session_id=session_id,
     )
-    # The audit record commits the rotation with it: one transaction, and no
-    # commit in between that would make `user` be read again.
+    # The audit record commits the rotation with it (on PostgreSQL in one
+    # transaction), and no commit in between makes `user` be read again.
     audit.record("refresh", user=user)
     return tokens
 
