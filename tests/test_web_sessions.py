@@ -85,6 +85,16 @@ class TestSessionsPanel:
         assert html.count("This device") == 1
         assert html.count('action="/account/sessions/') == 3  # two "end" forms and "end all"
 
+    def test_lists_this_session_and_the_newest_others_when_there_are_many(
+            self, client, api, alice):
+        for _ in range(14):  # all newer than this browser's sign-in
+            api.login("alice")
+        html = client.get("/dashboard/supervisor").get_data(as_text=True)
+        assert "15 active sessions" in html
+        assert "This device" in html
+        assert html.count('action="/account/sessions/') == 11  # ten "end" forms and "end all"
+        assert "ends all 15" in html
+
     def test_ending_another_session_stops_its_tokens_and_keeps_this_one(
             self, client, web, api, db, alice):
         other = api.login("alice")

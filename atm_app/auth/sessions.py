@@ -171,17 +171,29 @@ def find_live_session(user, session_id):
     return session
 
 
-def live_sessions(user):
-    """The user's live sessions, newest first."""
+def live_sessions_of(user):
+    """The condition that picks the user's live sessions."""
+    return db.and_(
+        AuthSession.user_id == user.id,
+        AuthSession.ended_at.is_(None),
+        AuthSession.expires_at > utcnow(),
+    )
+
+
+def live_sessions(user, first_id=None, limit=None):
+    """The user's live sessions, newest first, session `first_id` ahead of all; at most `limit`."""
+    query = db.select(AuthSession).where(live_sessions_of(user))
+    if first_id is not None:
+        query = query.order_by(db.case((AuthSession.id == first_id, 0), else_=1))
+    query = query.order_by(AuthSession.created_at.desc(), AuthSession.id).limit(limit)
+    return db.session.execute(query).scalars().all()
+
+
+def count_live_sessions(user):
+    """How many live sessions the user has."""
     return db.session.execute(
-        db.select(AuthSession)
-        .where(
-            AuthSession.user_id == user.id,
-            AuthSession.ended_at.is_(None),
-            AuthSession.expires_at > utcnow(),
-        )
-        .order_by(AuthSession.created_at.desc(), AuthSession.id)
-    ).scalars().all()
+        db.select(db.func.count()).select_from(AuthSession).where(live_sessions_of(user))
+    ).scalar_one()
 
 
 def purge_sessions(user=None):

@@ -3,7 +3,7 @@
 from flask import render_template
 from flask_jwt_extended import current_user, get_jwt
 
-from ..auth.sessions import live_sessions
+from ..auth.sessions import count_live_sessions, live_sessions
 from ..extensions import db
 from ..models import AuthSession, User, utcnow
 from ..users.service import list_users
@@ -11,6 +11,8 @@ from . import bp
 from .forms import ChangePasswordForm
 from .guards import page
 from .host import user_list_context
+
+SESSIONS_LISTED = 10
 
 
 @bp.get("/dashboard/technician")
@@ -42,11 +44,17 @@ def render_dashboard(role, password_form=None, status=200):
 
 
 def account_context(password_form=None):
-    """The account panel: the change-password form and the live sessions."""
+    """The account panel: the change-password form and the live sessions.
+
+    Only the newest sessions are listed (this one always): a script signing
+    in often can leave hundreds, and "sign out everywhere" ends them all.
+    """
+    current_sid = get_jwt()["sid"]
     return {
         "password_form": password_form or ChangePasswordForm(formdata=None),
-        "sessions": live_sessions(current_user),
-        "current_sid": get_jwt()["sid"],
+        "sessions": live_sessions(current_user, first_id=current_sid, limit=SESSIONS_LISTED),
+        "session_count": count_live_sessions(current_user),
+        "current_sid": current_sid,
     }
 
 

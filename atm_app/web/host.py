@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_jwt_extended import current_user
 
 from ..audit import EVENTS, find_events
-from ..auth.sessions import live_sessions
+from ..auth.sessions import count_live_sessions
 from ..extensions import db
 from ..models import ROLES, User, utcnow
 from ..users.service import InvalidUser, create_user, update_user
@@ -151,7 +151,7 @@ def render_user_page(user, form=None, status=200):
     events, _ = find_events(username=user.username, limit=10)
     return render_template(
         "host/user.html", user=user, form=form, events=events,
-        live_session_count=len(live_sessions(user)), is_self=user.id == current_user.id,
+        live_session_count=count_live_sessions(user), is_self=user.id == current_user.id,
     ), status
 
 
