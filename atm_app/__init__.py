@@ -62,7 +62,7 @@ def trust_proxies(app):
 
 def register_extensions(app):
     """Bind the extensions created in extensions.py."""
-    from .auth.limits import configure_limiter
+    from .auth.limits import configure_sign_in_counters
     from .auth.tokens import register_jwt_callbacks
     from .security_headers import add_security_headers
 
@@ -70,7 +70,7 @@ def register_extensions(app):
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     jwt.init_app(app)
     csrf.init_app(app)
-    configure_limiter(app)
+    configure_sign_in_counters(app)
     register_jwt_callbacks()
     app.after_request(add_security_headers)
 

@@ -1,7 +1,5 @@
 """Flask extensions, created once here and bound to the app in `create_app`."""
 from flask_jwt_extended import JWTManager
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -20,6 +18,3 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 jwt = JWTManager()
 csrf = CSRFProtect()
-# No route limits: the sign-in failure limits are checked inside authenticate()
-# (auth/limits.py), so the API and the web form share one set of counters.
-limiter = Limiter(key_func=get_remote_address)

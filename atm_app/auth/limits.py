@@ -7,10 +7,13 @@ the usernames. `authenticate()` (login.py) asks `check_sign_in_allowed` before
 it verifies anything and calls `record_failure` after a failure, so both
 sign-in doors share the same counters. Successes count toward nothing.
 
-The counters live in Flask-Limiter's storage (memory, or Redis when
-`REDIS_URL` is set, so every app process sees the same counts) and use its
-moving-window strategy: "5 per 15 minutes" means at most 5 failures in any
-15-minute span, with no burst at a window boundary.
+The counters are those of `limits`, the engine under Flask-Limiter: its
+storage (memory, or Redis when `REDIS_URL` is set, so every app process sees
+the same counts) and its moving-window strategy: "5 per 15 minutes" means at
+most 5 failures in any 15-minute span, with no burst at a window boundary.
+Flask-Limiter itself is not used: it adds its route checks to every request
+(~80 us each, 12 % of a `me` call, docs/performance.md), and there are no
+route limits here, only these counts of failures.
 """
 import hashlib
 import logging
@@ -22,15 +25,16 @@ from functools import lru_cache
 from flask import current_app, request
 from limits import parse
 from limits.errors import StorageError
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from .. import audit
-from ..extensions import limiter
 from ..models import User, username_key
 
 log = logging.getLogger("atm_app.auth.limits")
 
-# Every counter key starts with this, so they never meet Flask-Limiter's route keys.
+# Every counter key starts with this, so it never meets another app's keys in a shared Redis.
 SCOPE = "sign-in-failures"
 # Each limit: its name (also part of its counter keys) and the setting it reads.
 LIMIT_SETTINGS = (
@@ -40,26 +44,22 @@ LIMIT_SETTINGS = (
 )
 
 
-def configure_limiter(app):
-    """Bind Flask-Limiter with this app's storage; refuse malformed limit settings."""
-    redis_url = app.config.get("REDIS_URL")
-    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
-    app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+def configure_sign_in_counters(app):
+    """Give the app its failure counters; refuse malformed limit settings."""
+    for _, setting in LIMIT_SETTINGS:
+        parse_limit(app.config[setting])
+    redis_url = app.config["REDIS_URL"]
+    # Storage errors surface as StorageError (storage_guard below).
     options = {"wrap_exceptions": True}
     if redis_url:
         # A dead Redis must answer quickly, not hang every sign-in.
         options.update(socket_connect_timeout=2, socket_timeout=2)
-    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", options)
-    for _, setting in LIMIT_SETTINGS:
-        parse_limit(app.config[setting])
-    limiter.init_app(app)
-    # One Limiter object serves every app in the process (tests build many),
-    # and each init_app replaces its storage: keep this app's own strategy.
-    app.extensions["atm_sign_in_counters"] = limiter.limiter
+    storage = storage_from_string(redis_url or "memory://", **options)
+    app.extensions["atm_sign_in_counters"] = MovingWindowRateLimiter(storage)
 
 
 def counters():
-    """This app's Flask-Limiter strategy (moving window) over its storage."""
+    """This app's moving-window counters."""
     return current_app.extensions["atm_sign_in_counters"]
 
 
