@@ -8,6 +8,7 @@ stops every token at once, without a row per token.
 """
 import hashlib
 import uuid
+from functools import lru_cache
 from datetime import timedelta
 
 import jwt as pyjwt
@@ -21,6 +22,7 @@ from ..models import AuthSession, User, utcnow
 SIGN_IN_AGAIN = "Your sign-in is too old for this action. Sign in again."
 
 
+@lru_cache(maxsize=16)
 def key_id(secret):
     """A short public id for a signing key: a hash prefix, never the key itself."""
     return hashlib.sha256(secret.encode()).hexdigest()[:16]
