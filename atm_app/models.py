@@ -19,6 +19,11 @@ def isoformat(moment):
     return None if moment is None else moment.replace(microsecond=0).isoformat() + "Z"
 
 
+def new_session_id():
+    """A fresh, unguessable session id."""
+    return uuid.uuid4().hex
+
+
 def username_key(username):
     """The case-insensitive form of a username, used for uniqueness and login."""
     return username.casefold()
@@ -79,7 +84,7 @@ class AuthSession(db.Model):
     __tablename__ = "auth_sessions"
     __table_args__ = (Index("ix_auth_sessions_user_live", "user_id", "ended_at"),)
 
-    id = db.Column(db.String(32), primary_key=True, default=lambda: uuid.uuid4().hex)
+    id = db.Column(db.String(32), primary_key=True, default=new_session_id)
     user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     last_used_at = db.Column(db.DateTime, nullable=False, default=utcnow)

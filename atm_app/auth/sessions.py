@@ -20,7 +20,7 @@ from .. import audit
 from ..audit import client_details
 from ..errors import ApiError
 from ..extensions import db
-from ..models import AuthSession, utcnow
+from ..models import AuthSession, new_session_id, utcnow
 from .tokens import mint_access_token, mint_refresh_token, new_jti
 
 
@@ -39,24 +39,31 @@ def refresh_lifetime():
 
 
 def start_session(user):
-    """Open a session for `user` after a password sign-in; fresh tokens."""
-    # Sign-in is rare and already slow (Argon2): a fine moment to drop this
-    # user's dead sessions, so the table never grows with ended sign-ins.
-    purge_sessions(user)
+    """Open a session for `user` after a password sign-in; fresh tokens.
+
+    The tokens are minted first and everything is written in one commit: a
+    commit expires `user`, and each read of it after one is another query.
+    """
+    session_id, refresh_jti, csrf = new_session_id(), new_jti(), secrets.token_urlsafe(16)
+    tokens = TokenPair(
+        access=mint_access_token(user, session_id, csrf, fresh=True),
+        refresh=mint_refresh_token(user, session_id, csrf, refresh_jti),
+        session_id=session_id,
+    )
     ip, user_agent = client_details()
     now = utcnow()
-    session = AuthSession(
-        user_id=user.id, created_at=now, last_used_at=now, expires_at=now + refresh_lifetime(),
-        ip=ip, user_agent=user_agent, refresh_jti=new_jti(),
-    )
-    db.session.add(session)
+    # Sign-in is rare and already slow (Argon2): a fine moment to drop this
+    # user's ended sessions, so the table never grows with signed-out
+    # sign-ins. Only ended ones: the (user_id, ended_at) index finds them
+    # without reading the live ones, of which a script may keep thousands.
+    # Sessions that expired unused go with `purge-tokens` (docs/security.md).
+    db.session.execute(ended_sessions_of(user))
+    db.session.execute(db.insert(AuthSession).values(
+        id=session_id, user_id=user.id, created_at=now, last_used_at=now,
+        expires_at=now + refresh_lifetime(), ip=ip, user_agent=user_agent, refresh_jti=refresh_jti,
+    ))
     db.session.commit()
-    csrf = secrets.token_urlsafe(16)
-    return TokenPair(
-        access=mint_access_token(user, session.id, csrf, fresh=True),
-        refresh=mint_refresh_token(user, session.id, csrf, session.refresh_jti),
-        session_id=session.id,
-    )
+    return tokens
 
 
 def refresh_session(user, refresh_payload):
@@ -196,16 +203,22 @@ def count_live_sessions(user):
     ).scalar_one()
 
 
-def purge_sessions(user=None):
-    """Delete ended and expired sessions (only `user`'s, if given); returns how many went.
+def ended_sessions_of(user):
+    """The statement deleting the user's ended sessions."""
+    return db.delete(AuthSession).where(
+        AuthSession.user_id == user.id, AuthSession.ended_at.is_not(None)
+    ).execution_options(synchronize_session=False)
+
+
+def purge_sessions():
+    """Delete every ended and expired session; returns how many went.
 
     Their tokens are already refused; only live sessions still matter.
     """
-    query = db.delete(AuthSession).where(
-        (AuthSession.ended_at.is_not(None)) | (AuthSession.expires_at <= utcnow())
+    result = db.session.execute(
+        db.delete(AuthSession)
+        .where(AuthSession.ended_at.is_not(None) | (AuthSession.expires_at <= utcnow()))
+        .execution_options(synchronize_session=False)
     )
-    if user is not None:
-        query = query.where(AuthSession.user_id == user.id)
-    result = db.session.execute(query.execution_options(synchronize_session=False))
     db.session.commit()
     return result.rowcount
