@@ -133,14 +133,13 @@ def engine_options(database_url):
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         return {}
-    options = {
+    return {
         "pool_size": env_int("DB_POOL_SIZE", 8),
         "max_overflow": env_int("DB_MAX_OVERFLOW", 4),
         "pool_pre_ping": url.get_backend_name() != "sqlite",
+        # Each statement its own transaction (why: atm_app/database.py).
+        "isolation_level": "AUTOCOMMIT",
     }
-    if url.get_backend_name() == "sqlite":
-        options["isolation_level"] = "AUTOCOMMIT"  # why: atm_app/database.py
-    return options
 
 
 class DevelopmentConfig(Config):

@@ -90,8 +90,7 @@ def refresh_session(user, refresh_payload):
         refresh=mint_refresh_token(user, session_id, csrf, next_jti),
         session_id=session_id,
     )
-    # The audit record commits the rotation with it (on PostgreSQL in one
-    # transaction), and no commit in between makes `user` be read again.
+    # No commit before the tokens are minted: it would expire `user` and read it again.
     audit.record("refresh", user=user)
     return tokens
 
