@@ -97,6 +97,10 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # The app's engine runs in autocommit (atm_app/database.py); a
+        # migration runs in one transaction where the database allows it.
+        connection = connection.execution_options(
+            isolation_level=connection.default_isolation_level)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
