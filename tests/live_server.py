@@ -1,5 +1,6 @@
 """Real servers for tests that need more than the test client: `serve.py`
-in a subprocess, and a tiny HTTP client to talk to it.
+in a subprocess, nginx in front of them with deploy/nginx.conf, and a tiny
+HTTP client to talk to them.
 
 Used by test_serve.py and test_scale_out.py. Every server is stopped (its
 whole process group) when its `with` block ends, whatever happened inside.
@@ -8,7 +9,10 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -128,14 +132,90 @@ class LiveServer:
             pass
 
 
+class NginxProxy:
+    """nginx with deploy/nginx.conf as shipped, but for the addresses: it listens
+    on free local ports, proxies to `upstreams` ("127.0.0.1:PORT") and serves
+    a self-signed certificate made in `folder`."""
+
+    def __init__(self, folder, upstreams):
+        self.folder, self.upstreams = Path(folder), upstreams
+        self.process = None
+        self.url = None
+
+    def __enter__(self):
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        https_port, http_port = free_port(), free_port()
+        self.write_config(http_port, https_port)
+        self.process = subprocess.Popen(
+            [binary, "-p", str(self.folder), "-c", str(self.folder / "nginx.conf"),
+             "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL, stderr=(self.folder / "nginx.log").open("ab"),
+            start_new_session=True,
+        )
+        self.url = f"https://127.0.0.1:{https_port}"
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError("nginx exited:\n" + (self.folder / "nginx.log").read_text())
+            try:
+                socket.create_connection(("127.0.0.1", https_port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("nginx never listened")
+
+    def __exit__(self, *exc_info):
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(15)
+
+    def write_config(self, http_port, https_port):
+        """deploy/nginx.conf with local ports, these upstreams and a test certificate."""
+        certificate, key = self.folder / "fullchain.pem", self.folder / "privkey.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=atm.example.org", "-keyout", str(key), "-out", str(certificate)],
+                       check=True, capture_output=True)
+        site = (PROJECT_DIR / "deploy" / "nginx.conf").read_text()
+        shipped_upstreams = re.findall(r"^[ \t]*server 10\.0\.0\.\d+:8000 .*$", site, re.MULTILINE)
+        assert len(shipped_upstreams) == 2, "deploy/nginx.conf changed shape: update this helper"
+        site = site.replace(shipped_upstreams[0], "\n".join(
+            f"    server {address} max_fails=3 fail_timeout=10s;" for address in self.upstreams))
+        site = site.replace(shipped_upstreams[1], "")
+        for shipped, local in (("listen 80;", f"listen 127.0.0.1:{http_port};"),
+                               ("listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;"),
+                               ("/etc/ssl/atm/fullchain.pem", str(certificate)),
+                               ("/etc/ssl/atm/privkey.pem", str(key))):
+            assert shipped in site, f"deploy/nginx.conf has no {shipped!r}: update this helper"
+            site = site.replace(shipped, local)
+        (self.folder / "site.conf").write_text(site)
+        # What /etc/nginx/nginx.conf gives a conf.d file, minus the system paths.
+        (self.folder / "nginx.conf").write_text(
+            f"pid {self.folder}/nginx.pid;\nerror_log {self.folder}/nginx.log;\n"
+            "events {}\n"
+            f"http {{\n  access_log off;\n  include {self.folder}/site.conf;\n}}\n"
+        )
+
+
+def free_port():
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# The proxy's self-signed certificate: encrypted, not verified.
+UNVERIFIED_TLS = ssl._create_unverified_context()  # noqa: S323 - a test certificate
+
+
 def call(method, url, body=None, headers=None):
     """(status, JSON body or None, headers) of one HTTP request; no exception for 4xx/5xx."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
     if data is not None:
         request.add_header("Content-Type", "application/json")
+    context = UNVERIFIED_TLS if url.startswith("https:") else None
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=30, context=context) as response:
             status, raw, response_headers = response.status, response.read(), response.headers
     except urllib.error.HTTPError as error:
         status, raw, response_headers = error.code, error.read(), error.headers

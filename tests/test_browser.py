@@ -4,7 +4,7 @@ The app runs under waitress in a background thread on a free 127.0.0.1 port,
 over a temporary SQLite file. Screenshots of the sign-in page and of each
 dashboard (desktop and phone) land in artifacts/screenshots/ for people to
 look at. Without /usr/bin/chromium the tests skip, except under CI=true,
-where they fail (`make browser-deps` installs it).
+where they fail (`make test-deps` installs it).
 """
 import threading
 from datetime import timedelta
@@ -72,7 +72,7 @@ def base_url(live_app):
 def browser():
     """Headless Chromium, or a skip (a failure under CI) when it is not installed."""
     if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: run `make browser-deps` (Debian's chromium package)"
+        message = f"{CHROMIUM} is missing: run `make test-deps` (Debian's chromium package)"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)

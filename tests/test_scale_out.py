@@ -1,10 +1,12 @@
 """Scale-out: two app instances (serve.py, one process each, different ports)
 sharing one PostgreSQL database and one Redis, as two app hosts behind nginx
-would. Whatever one instance decides, the other must honour at once.
+would. Whatever one instance decides, the other must honour at once. Then
+nginx with deploy/nginx.conf in front of both, as docs/deploy.md lays out.
 
-Needs the real servers: skips without them, fails under CI=true.
+Needs the real servers (and nginx): skips without them, fails under CI=true.
 """
 import os
+import shutil
 import threading
 import uuid
 
@@ -12,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import POSTGRES_ADMIN_URL, STRONG_PASSWORD, unreachable
-from live_server import LiveServer, bearer, call, flask_cli, production_env
+from live_server import LiveServer, NginxProxy, bearer, call, flask_cli, production_env
 
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
@@ -49,18 +51,35 @@ def redis_database():
 
 
 @pytest.fixture(scope="module")
-def instances(postgres_database, redis_database, tmp_path_factory):
-    """Two running instances, A and B, on one migrated database with users ada and grace."""
+def servers(postgres_database, redis_database, tmp_path_factory):
+    """Two running instances, A and B, on one migrated database, set up as the
+    app hosts of deploy/ (one proxy in front); users ada, grace, hopper, linus."""
     folder = tmp_path_factory.mktemp("scale_out")
-    env = production_env(postgres_database, REDIS_URL=redis_database)
+    env = production_env(postgres_database, REDIS_URL=redis_database, TRUSTED_PROXY_COUNT=1)
     flask_cli(env, "db", "upgrade")
-    for username in ("ada", "grace"):
+    for username in ("ada", "grace", "hopper", "linus"):
         flask_cli(env, "create-user", username, "--role", "technician", "--city", "Lagos",
                   "--password-stdin", stdin=STRONG_PASSWORD + "\n")
     with LiveServer(env, folder / "a.log", "--processes", "1", "--threads", "4") as a, \
             LiveServer(env, folder / "b.log", "--processes", "1", "--threads", "4") as b:
         assert a.url != b.url
-        yield a.url, b.url
+        yield a, b
+
+
+@pytest.fixture(scope="module")
+def instances(servers):
+    """The base URLs of instances A and B."""
+    return tuple(server.url for server in servers)
+
+
+@pytest.fixture(scope="module")
+def proxy(servers, tmp_path_factory):
+    """nginx with deploy/nginx.conf in front of A and B; its base URL (https)."""
+    if not (shutil.which("nginx") or os.access("/usr/sbin/nginx", os.X_OK)):
+        unreachable("nginx is not installed (make test installs Debian's nginx-light)")
+    upstreams = [server.url.removeprefix("http://") for server in servers]
+    with NginxProxy(tmp_path_factory.mktemp("nginx"), upstreams) as nginx:
+        yield nginx.url
 
 
 def sign_in(url, username="ada", password=STRONG_PASSWORD):
@@ -135,3 +154,40 @@ def test_sign_in_failures_on_one_instance_count_on_the_other(instances):
     status, body = sign_in(b, "grace")
 
     assert status == 429, body
+
+
+def test_nginx_spreads_sign_ins_over_both_instances(servers, proxy):
+    for _ in range(4):
+        assert sign_in(proxy, "hopper")[0] == 200
+
+    for server in servers:
+        assert '"event": "login_succeeded", "username": "hopper"' in server.log()
+
+
+def test_behind_nginx_a_forged_forwarded_for_neither_dodges_limits_nor_reaches_the_audit(
+        servers, proxy):
+    for n in range(5):
+        forged = {"X-Forwarded-For": f"198.51.100.{n}"}
+        status, _, _ = call("POST", proxy + "/api/auth/login/",
+                            {"username": "linus", "password": "not the password at all"}, forged)
+        assert status == 401
+
+    status, _, headers = call("POST", proxy + "/api/auth/login/",
+                              {"username": "linus", "password": STRONG_PASSWORD},
+                              {"X-Forwarded-For": "198.51.100.99"})
+
+    assert status == 429 and headers["Retry-After"]
+    logs = "".join(server.log() for server in servers)
+    assert '"username": "linus", "user_id": 4, "ip": "127.0.0.1"' in logs
+    assert "198.51.100." not in logs
+
+
+def test_nginx_carries_tokens_and_rotation_through(proxy):
+    tokens = tokens_from(proxy, "hopper")
+
+    refreshed = call("POST", proxy + "/api/auth/refresh/", {"refresh": tokens["refresh"]})
+    me = call("GET", proxy + "/api/auth/me/", headers=bearer(refreshed[1]["access"]))
+    reused = call("POST", proxy + "/api/auth/refresh/", {"refresh": tokens["refresh"]})
+
+    assert refreshed[0] == 200 and me[0] == 200 and me[1]["username"] == "hopper"
+    assert reused[0] == 401

@@ -1,8 +1,7 @@
-"""Serving on every core (serve.py), the work each request costs, bounded hashing,
-and the nginx configuration of deploy/."""
+"""Serving on every core (serve.py), the work each request costs, and bounded
+hashing. nginx in front of two app hosts: test_scale_out.py."""
 import os
 import re
-import shutil
 import signal
 import subprocess
 import threading
@@ -240,35 +239,3 @@ def wait_for(condition, seconds=20):
             return True
         time.sleep(0.1)
     return False
-
-
-# ---------------------------------------------------------------- deploy/nginx.conf
-@pytest.fixture
-def nginx():
-    """The nginx binary, or skip: it is optional (apt-get install nginx-light)."""
-    binary = shutil.which("nginx") or next(
-        (path for path in ("/usr/sbin/nginx",) if os.access(path, os.X_OK)), None)
-    if binary is None:
-        pytest.skip("nginx is not installed (apt-get install nginx-light)")
-    return binary
-
-
-def test_deploy_nginx_config_passes_nginx_syntax_check(nginx, tmp_path):
-    certificate, key = tmp_path / "fullchain.pem", tmp_path / "privkey.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=atm.example.org", "-keyout", str(key), "-out", str(certificate)],
-                   check=True, capture_output=True)
-    site = (PROJECT_DIR / "deploy" / "nginx.conf").read_text()
-    site = site.replace("/etc/ssl/atm/fullchain.pem", str(certificate))
-    site = site.replace("/etc/ssl/atm/privkey.pem", str(key))
-    (tmp_path / "site.conf").write_text(site)
-    (tmp_path / "nginx.conf").write_text(
-        f"pid {tmp_path}/nginx.pid;\nerror_log stderr;\nevents {{}}\n"
-        f"http {{\n  access_log off;\n  include {tmp_path}/site.conf;\n}}\n"
-    )
-
-    result = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
-                            capture_output=True, text=True)
-
-    assert result.returncode == 0, result.stderr
-    assert "syntax is ok" in result.stderr
