@@ -130,15 +130,16 @@ def engine_options(database_url):
     database server can drop a connection, so only it is pinged on checkout.
     SQLite in memory keeps Flask-SQLAlchemy's one shared connection.
     """
+    # Each statement its own transaction (why: atm_app/database.py).
+    options = {"isolation_level": "AUTOCOMMIT"}
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
-        return {}
+        return options
     return {
+        **options,
         "pool_size": env_int("DB_POOL_SIZE", 8),
         "max_overflow": env_int("DB_MAX_OVERFLOW", 4),
         "pool_pre_ping": url.get_backend_name() != "sqlite",
-        # Each statement its own transaction (why: atm_app/database.py).
-        "isolation_level": "AUTOCOMMIT",
     }
 
 

@@ -43,7 +43,13 @@ def storable(text):
 
 
 def record(event, user=None, username=None, detail=None):
-    """Store and log one event; commits on its own so it survives a failed request."""
+    """Store and log one event.
+
+    The row is committed as it is written (every engine autocommits,
+    database.py), so it survives a failed request. The caller's own changes
+    are committed by the caller, before: an event never stands before what
+    it records.
+    """
     assert event in EVENTS, event
     ip, user_agent = client_details()
     # Plain values in `AuditEvent.to_dict` order, not an ORM object: this runs
@@ -59,7 +65,6 @@ def record(event, user=None, username=None, detail=None):
         "detail": storable(detail[:255] if detail else None),
     }
     db.session.connection().execute(INSERT_EVENT, values)
-    db.session.commit()
     log.info(json.dumps({**values, "time": isoformat(values["time"])}))
 
 

@@ -121,7 +121,7 @@ def swap_refresh_jti(session_id, expected_jti, next_jti):
     The caller commits (refresh_session, with the audit record).
     """
     now = utcnow()
-    result = db.session.execute(ROTATE_REFRESH_JTI, {
+    result = db.session.connection().execute(ROTATE_REFRESH_JTI, {
         "session_id": session_id, "expected_jti": expected_jti, "next_jti": next_jti,
         "now": now, "new_expiry": now + refresh_lifetime(),
     })
