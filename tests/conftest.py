@@ -9,6 +9,7 @@ except under CI (`CI=true`), where they fail.
 """
 import os
 import re
+from contextlib import contextmanager
 import time
 import uuid
 from dataclasses import dataclass
@@ -51,24 +52,35 @@ def unreachable(reason):
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A fresh PostgreSQL database for the whole run, dropped at the end."""
-    name = f"atm_pytest_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def fresh_postgres_database(prefix):
+    """The URL of a new, empty PostgreSQL database, dropped afterwards.
+
+    Skips (fails under CI) when the server is unreachable.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
             connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     except Exception as error:  # noqa: BLE001 - any failure means "no server here"
         unreachable(f"PostgreSQL is unreachable at {POSTGRES_ADMIN_URL}: {type(error).__name__}")
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    schema_engine = sa.create_engine(url)
-    _db.metadata.create_all(schema_engine)
-    schema_engine.dispose()
-    yield url
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh PostgreSQL database with the schema, for the whole run."""
+    with fresh_postgres_database("atm_pytest") as url:
+        schema_engine = sa.create_engine(url)
+        _db.metadata.create_all(schema_engine)
+        schema_engine.dispose()
+        yield url
 
 
 @pytest.fixture

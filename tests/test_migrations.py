@@ -2,7 +2,6 @@
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from alembic.migration import MigrationContext
 
 import atm_app.models  # noqa: F401  (fills the metadata compared below)
 from atm_app.extensions import db
-from conftest import POSTGRES_ADMIN_URL, unreachable
+from conftest import fresh_postgres_database
 
 REPO = Path(__file__).resolve().parents[1]
 FLASK = Path(sys.executable).parent / "flask"
@@ -58,18 +57,8 @@ def sqlite_url(tmp_path):
 @pytest.fixture
 def fresh_postgres_url():
     """A brand-new, empty PostgreSQL database, dropped afterwards."""
-    name = f"atm_migrate_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # noqa: BLE001 - any failure means "no server here"
-        admin.dispose()
-        unreachable(f"PostgreSQL is unreachable at {POSTGRES_ADMIN_URL}: {type(error).__name__}")
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres_database("atm_migrate") as url:
+        yield url
 
 
 def test_upgrade_builds_the_schema_on_a_fresh_sqlite_file(sqlite_url):

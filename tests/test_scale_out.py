@@ -8,12 +8,10 @@ Needs the real servers (and nginx): skips without them, fails under CI=true.
 import os
 import shutil
 import threading
-import uuid
 
 import pytest
-import sqlalchemy as sa
 
-from conftest import POSTGRES_ADMIN_URL, STRONG_PASSWORD, unreachable
+from conftest import STRONG_PASSWORD, fresh_postgres_database, unreachable
 from live_server import LiveServer, NginxProxy, bearer, call, flask_cli, production_env
 
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -21,18 +19,9 @@ REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 @pytest.fixture(scope="module")
 def postgres_database():
-    """A fresh, empty PostgreSQL database for this module, dropped after."""
-    name = f"atm_scale_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # noqa: BLE001 - any failure means "no server here"
-        unreachable(f"PostgreSQL is unreachable at {POSTGRES_ADMIN_URL}: {type(error).__name__}")
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    """A fresh, empty PostgreSQL database for this module (migrations build it)."""
+    with fresh_postgres_database("atm_scale") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
