@@ -28,9 +28,8 @@ def login():
     user = authenticate(fields["username"], fields["password"])
     if user is None:
         raise ApiError(401, INVALID_CREDENTIALS)
-    profile = user.to_dict()  # read before start_session's commit expires `user`
     tokens = start_session(user)
-    return jsonify(access=tokens.access, refresh=tokens.refresh, user=profile)
+    return jsonify(access=tokens.access, refresh=tokens.refresh, user=user.to_dict())
 
 
 @bp.post("/refresh/")

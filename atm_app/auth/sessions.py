@@ -41,8 +41,9 @@ def refresh_lifetime():
 def start_session(user):
     """Open a session for `user` after a password sign-in; fresh tokens.
 
-    The tokens are minted first and everything is written in one commit: a
-    commit expires `user`, and each read of it after one is another query.
+    Written with Core statements, each committed as it runs (database.py):
+    no ORM commit, which would expire `user` and make every later read of it
+    another query.
     """
     session_id, refresh_jti, csrf = new_session_id(), new_jti(), secrets.token_urlsafe(16)
     tokens = TokenPair(
@@ -62,7 +63,6 @@ def start_session(user):
         id=session_id, user_id=user.id, created_at=now, last_used_at=now,
         expires_at=now + refresh_lifetime(), ip=ip, user_agent=user_agent, refresh_jti=refresh_jti,
     ))
-    db.session.commit()
     return tokens
 
 
@@ -90,7 +90,6 @@ def refresh_session(user, refresh_payload):
         refresh=mint_refresh_token(user, session_id, csrf, next_jti),
         session_id=session_id,
     )
-    # No commit before the tokens are minted: it would expire `user` and read it again.
     audit.record("refresh", user=user)
     return tokens
 
@@ -118,7 +117,8 @@ ROTATE_REFRESH_JTI = (
 def swap_refresh_jti(session_id, expected_jti, next_jti):
     """Atomically retire `expected_jti` for `next_jti`; True for the one winner.
 
-    The caller commits (refresh_session, with the audit record).
+    One UPDATE, committed as it runs (database.py): the compare-and-set is
+    the whole race.
     """
     now = utcnow()
     result = db.session.connection().execute(ROTATE_REFRESH_JTI, {
