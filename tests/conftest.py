@@ -9,9 +9,9 @@ except under CI (`CI=true`), where they fail.
 """
 import os
 import re
-from contextlib import contextmanager
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -22,12 +22,13 @@ import sqlalchemy as sa
 from flask import g
 
 from atm_app import create_app
-from config import engine_options
 from atm_app.extensions import db as _db
+from config import engine_options
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+REDIS_SERVER_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 STRONG_PASSWORD = "Vivid-Turbine-Lantern-42"
 
@@ -71,6 +72,38 @@ def fresh_postgres_database(prefix):
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def empty_redis_database():
+    """(client, URL) of a Redis database found empty, emptied again afterwards.
+
+    Only an empty database is taken, so nobody else's keys are touched. Skips
+    (fails under CI) when the server is unreachable.
+    """
+    import redis
+
+    server = redis.Redis.from_url(f"{REDIS_SERVER_URL}/0", socket_connect_timeout=2)
+    try:
+        server.ping()
+    except redis.RedisError as error:
+        unreachable(f"Redis is unreachable at {REDIS_SERVER_URL}: {type(error).__name__}")
+    try:
+        databases = int(server.config_get("databases").get("databases", 16))
+    except redis.RedisError:  # CONFIG may be disabled; 16 is Redis's default
+        databases = 16
+    for number in range(databases - 1, 0, -1):
+        client = redis.Redis.from_url(f"{REDIS_SERVER_URL}/{number}")
+        if client.dbsize() == 0:
+            break
+    else:
+        unreachable("Every Redis database holds keys; none is free for this test.")
+    try:
+        yield client, f"{REDIS_SERVER_URL}/{number}"
+    finally:
+        client.flushdb()
+        client.close()
+        server.close()
 
 
 @pytest.fixture(scope="session")

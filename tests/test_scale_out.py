@@ -11,11 +11,8 @@ import threading
 
 import pytest
 
-from conftest import STRONG_PASSWORD, fresh_postgres_database, unreachable
+from conftest import STRONG_PASSWORD, empty_redis_database, fresh_postgres_database, unreachable
 from live_server import LiveServer, NginxProxy, bearer, call, flask_cli, production_env
-
-REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-
 
 @pytest.fixture(scope="module")
 def postgres_database():
@@ -26,17 +23,9 @@ def postgres_database():
 
 @pytest.fixture(scope="module")
 def redis_database():
-    """A Redis database number of its own, emptied before and after."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=2)
-    try:
-        client.flushdb()
-    except redis.RedisError as error:
-        unreachable(f"Redis is unreachable at {REDIS_TEST_URL}: {type(error).__name__}")
-    yield REDIS_TEST_URL
-    client.flushdb()
-    client.close()
+    """An empty Redis database for this module."""
+    with empty_redis_database() as (_, url):
+        yield url
 
 
 @pytest.fixture(scope="module")

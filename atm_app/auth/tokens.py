@@ -8,8 +8,8 @@ stops every token at once, without a row per token.
 """
 import hashlib
 import uuid
-from functools import lru_cache
 from datetime import timedelta
+from functools import lru_cache
 
 import jwt as pyjwt
 from flask import current_app, redirect, request, url_for
