@@ -7,14 +7,15 @@ web/ (pages), cli.py (operator commands), errors.py, audit.py.
 import logging
 import sys
 
+import click
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, INSTANCE_DIR, config_for
 
-from . import database  # noqa: F401  (SQLite connection tuning)
+from . import database
 from .audit import JsonLineFormatter
-from .extensions import csrf, db, jwt, migrate
+from .extensions import csrf, db, jwt
 
 
 def create_app(config_name=None, overrides=None):
@@ -67,12 +68,12 @@ def register_extensions(app):
     from .security_headers import add_security_headers
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     jwt.init_app(app)
     csrf.init_app(app)
     configure_sign_in_counters(app)
     register_jwt_callbacks()
     app.after_request(add_security_headers)
+    app.teardown_appcontext(database.release_connection)
 
 
 def register_blueprints(app):
@@ -98,7 +99,19 @@ def register_error_handlers(app):
 
 
 def register_commands(app):
-    """The operator CLI."""
+    """The operator CLI, and `flask db` (Flask-Migrate) when the `flask` command loads the app."""
     from .cli import register_commands as register
 
     register(app)
+    # Alembic, under Flask-Migrate, costs each serving process ~11 MB and is
+    # only ever used by `flask db ...`, which loads the app inside its click
+    # command; waitress and serve.py never do (docs/performance.md).
+    if click.get_current_context(silent=True) is not None:
+        register_migrations(app)
+
+
+def register_migrations(app):
+    """Flask-Migrate, for `flask db upgrade` and friends."""
+    from flask_migrate import Migrate
+
+    Migrate(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from flask import has_request_context, request
 
+from . import database
 from .extensions import db
 from .models import AuditEvent, isoformat, utcnow
 
@@ -64,7 +65,7 @@ def record(event, user=None, username=None, detail=None):
         "user_agent": storable(user_agent),
         "detail": storable(detail[:255] if detail else None),
     }
-    db.session.connection().execute(INSERT_EVENT, values)
+    database.connection().execute(INSERT_EVENT, values)
     log.info(json.dumps({**values, "time": isoformat(values["time"])}))
 
 

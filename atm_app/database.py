@@ -19,6 +19,8 @@ It costs nothing we rely on: every write path commits each write on its own
 sessions one UPDATE), and races are settled by those single statements, not
 by transactions.
 """
+from flask import current_app, g
+from flask_sqlalchemy.session import Session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -40,3 +42,35 @@ def tune_sqlite_connection(dbapi_connection, connection_record):
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.close()
+
+
+
+def connection():
+    """This request's one database connection, taken from the pool at first use.
+
+    The ORM session runs on it too (`RequestSession`), so a request never
+    holds two connections and cannot wait for a second one while holding
+    the first. The statements every request runs (the refresh's UPDATE,
+    sign-in's session rows, audit rows) are prepared Core statements
+    executed on it directly: through the ORM session they paid for the
+    session's life cycle too, ~100 µs a request, as much as the statements
+    themselves (docs/performance.md). Handed back by `release_connection`.
+    """
+    if "db_connection" not in g:
+        g.db_connection = current_app.extensions["sqlalchemy"].engine.connect()
+    return g.db_connection
+
+
+def release_connection(exception=None):
+    """At the end of the request (app context): close the ORM session, hand the connection back."""
+    held = g.pop("db_connection", None)
+    if held is not None:
+        current_app.extensions["sqlalchemy"].session.remove()
+        held.close()
+
+
+class RequestSession(Session):
+    """Flask-SQLAlchemy's session, bound to the request's connection (`connection()`)."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return bind if bind is not None else connection()

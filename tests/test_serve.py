@@ -47,7 +47,8 @@ def test_me_costs_one_query_that_reads_user_and_session_together(make_user, api,
 
 
 @pytest.mark.postgres_too
-def test_refresh_reads_its_owner_once_and_rotates_in_one_update(make_user, api, statements):
+def test_refresh_checks_its_owner_and_rotates_in_one_update_and_writes_its_audit_row(
+        make_user, api, statements):
     make_user("ada")
     tokens = api.login("ada")
     statements.clear()
@@ -55,10 +56,11 @@ def test_refresh_reads_its_owner_once_and_rotates_in_one_update(make_user, api, 
     response = api.refresh(tokens.refresh)
 
     assert response.status_code == 200
-    reads = [s for s in statements if s.startswith("SELECT")]
-    session_writes = [s for s in statements if s.startswith("UPDATE auth_sessions")]
-    assert len(reads) == 1 and "FROM users JOIN auth_sessions" in reads[0], statements
-    assert len(session_writes) == 1, statements
+    assert len(statements) == 2, statements
+    rotation, audit_row = statements
+    assert rotation.startswith("UPDATE auth_sessions"), statements
+    assert "FROM users" in rotation and "RETURNING" in rotation, rotation
+    assert audit_row.startswith("INSERT INTO audit_events"), statements
 
 
 def test_a_sqlite_write_never_holds_the_write_lock_past_its_own_statement(make_user, db):

@@ -1,6 +1,6 @@
 """JSON views of the `auth` blueprint."""
 from flask import jsonify
-from flask_jwt_extended import current_user, decode_token, get_jwt, verify_jwt_in_request
+from flask_jwt_extended import current_user, decode_token, get_jwt
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt import PyJWTError
 
@@ -11,6 +11,7 @@ from . import bp
 from .login import INVALID_CREDENTIALS, authenticate
 from .roles import login_required
 from .sessions import end_session, find_live_session, refresh_session, start_session
+from .tokens import bearer_token, verified_refresh_claims
 
 
 @bp.after_request
@@ -37,14 +38,13 @@ def refresh():
     """A new access token (and, with rotation, a new refresh token)."""
     data = json_object(optional=True)
     if "refresh" in data:
-        string_fields(data, required=("refresh",), max_length=4096)
-        verify_jwt_in_request(refresh=True, locations=["json"])
+        encoded = string_fields(data, required=("refresh",), max_length=4096)["refresh"]
     else:
-        verify_jwt_in_request(refresh=True, locations=["headers"], optional=True)
-        if get_jwt() == {}:
+        encoded = bearer_token()
+        if encoded is None:
             raise ApiError(400, "Some fields are missing or invalid.",
                            {"refresh": ["This field is required."]})
-    tokens = refresh_session(current_user, get_jwt())
+    tokens = refresh_session(verified_refresh_claims(encoded))
     body = {"access": tokens.access}
     if tokens.refresh is not None:
         body["refresh"] = tokens.refresh

@@ -16,11 +16,11 @@ from datetime import timedelta
 
 from flask import current_app
 
-from .. import audit
+from .. import audit, database
 from ..audit import client_details
 from ..errors import ApiError
 from ..extensions import db
-from ..models import AuthSession, new_session_id, utcnow
+from ..models import AuthSession, User, new_session_id, utcnow
 from .tokens import mint_access_token, mint_refresh_token, new_jti
 
 
@@ -58,92 +58,109 @@ def start_session(user):
     # sign-ins. Only ended ones: the (user_id, ended_at) index finds them
     # without reading the live ones, of which a script may keep thousands.
     # Sessions that expired unused go with `purge-tokens` (docs/security.md).
-    db.session.execute(ended_sessions_of(user))
-    db.session.execute(db.insert(AuthSession).values(
+    database.connection().execute(ended_sessions_of(user))
+    database.connection().execute(db.insert(AuthSession).values(
         id=session_id, user_id=user.id, created_at=now, last_used_at=now,
         expires_at=now + refresh_lifetime(), ip=ip, user_agent=user_agent, refresh_jti=refresh_jti,
     ))
     return tokens
 
 
-def refresh_session(user, refresh_payload):
-    """New tokens for a verified refresh token, rotating it when rotation is on.
+def refresh_session(refresh_claims):
+    """New tokens for a verified refresh token (tokens.verified_refresh_claims).
 
-    Raises ApiError 401 when the token was already used; after the grace
-    window that also ends the session and records the reuse.
+    One UPDATE both authorises and, with rotation on, rotates: it matches
+    only while the session is live, still expects this token and its user is
+    active, and then hands back the user's id and name, all that the new
+    tokens and the audit event need. Of several requests racing with one
+    token exactly one matches. When none does, `refuse_refresh` says why.
     """
-    session_id, jti, csrf = refresh_payload["sid"], refresh_payload["jti"], refresh_payload.get("csrf")
-    if not current_app.config["REFRESH_ROTATION"]:
-        session = db.session.get(AuthSession, session_id)
-        if session is None or session.refresh_jti != jti:
-            raise ApiError(401, "The token has been revoked.")
-        session.last_used_at = utcnow()
-        db.session.commit()
-        audit.record("refresh", user=user)
-        return TokenPair(mint_access_token(user, session_id, csrf, fresh=False), None, session_id)
-
-    next_jti = new_jti()
-    if not swap_refresh_jti(session_id, jti, next_jti):
-        handle_reused_refresh(user, session_id, jti)
+    session_id, jti, csrf = refresh_claims["sid"], refresh_claims["jti"], refresh_claims.get("csrf")
+    rotating = current_app.config["REFRESH_ROTATION"]
+    next_jti = new_jti() if rotating else None
+    now = utcnow()
+    params = {"session_id": session_id, "owner_id": refresh_claims["user_id"],
+              "expected_jti": jti, "now": now}
+    if rotating:
+        params.update(next_jti=next_jti, new_expiry=now + refresh_lifetime())
+    statement = ROTATE_REFRESH_TOKEN if rotating else TOUCH_SESSION
+    # `owner` has the user's `id` and `username`: what minting and auditing read.
+    owner = database.connection().execute(statement, params).first()
+    if owner is None:
+        refuse_refresh(refresh_claims)
     tokens = TokenPair(
-        access=mint_access_token(user, session_id, csrf, fresh=False),
-        refresh=mint_refresh_token(user, session_id, csrf, next_jti),
+        access=mint_access_token(owner, session_id, csrf, fresh=False),
+        refresh=mint_refresh_token(owner, session_id, csrf, next_jti) if rotating else None,
         session_id=session_id,
     )
-    audit.record("refresh", user=user)
+    audit.record("refresh", user=owner)
     return tokens
 
 
-# Built once, in Core: making it anew per refresh, as an ORM bulk update that
-# also looks for objects to synchronise, cost more CPU than running it.
-_sessions = AuthSession.__table__
-ROTATE_REFRESH_JTI = (
-    db.update(_sessions)
-    .where(
-        _sessions.c.id == db.bindparam("session_id"),
-        _sessions.c.refresh_jti == db.bindparam("expected_jti"),
-        _sessions.c.ended_at.is_(None),
-    )
-    .values(
-        refresh_jti=db.bindparam("next_jti"),
-        previous_refresh_jti=db.bindparam("expected_jti"),
-        rotated_at=db.bindparam("now"),
-        last_used_at=db.bindparam("now"),
-        expires_at=db.bindparam("new_expiry"),
-    )
-)
+def use_of_refresh_token(**values):
+    """The UPDATE that accepts a refresh token, setting `values`; see refresh_session.
 
-
-def swap_refresh_jti(session_id, expected_jti, next_jti):
-    """Atomically retire `expected_jti` for `next_jti`; True for the one winner.
-
-    One UPDATE, committed as it runs (database.py): the compare-and-set is
-    the whole race.
+    Built once, in Core: made anew per refresh, or as an ORM bulk update,
+    it cost more CPU than running it.
     """
-    now = utcnow()
-    result = db.session.connection().execute(ROTATE_REFRESH_JTI, {
-        "session_id": session_id, "expected_jti": expected_jti, "next_jti": next_jti,
-        "now": now, "new_expiry": now + refresh_lifetime(),
-    })
-    return result.rowcount == 1
+    sessions, users = AuthSession.__table__, User.__table__
+    owner = users.c.id == sessions.c.user_id
+    return (
+        db.update(sessions)
+        .where(
+            sessions.c.id == db.bindparam("session_id"),
+            sessions.c.user_id == db.bindparam("owner_id"),
+            sessions.c.refresh_jti == db.bindparam("expected_jti"),
+            sessions.c.ended_at.is_(None),
+            sessions.c.expires_at > db.bindparam("now"),
+            db.exists().where(owner, users.c.is_active).correlate(sessions),
+        )
+        .values(**values)
+        .returning(
+            sessions.c.user_id.label("id"),
+            db.select(users.c.username).where(owner).correlate(sessions).scalar_subquery().label("username"),
+        )
+    )
 
 
-def handle_reused_refresh(user, session_id, jti):
-    """A retired refresh token came back: refuse it, and end the session if stale."""
+ROTATE_REFRESH_TOKEN = use_of_refresh_token(
+    refresh_jti=db.bindparam("next_jti"),
+    previous_refresh_jti=db.bindparam("expected_jti"),
+    rotated_at=db.bindparam("now"),
+    last_used_at=db.bindparam("now"),
+    expires_at=db.bindparam("new_expiry"),
+)
+# Rotation off: the same token keeps working for the session's lifetime.
+TOUCH_SESSION = use_of_refresh_token(last_used_at=db.bindparam("now"))
+
+
+def refuse_refresh(refresh_claims):
+    """Raise the 401 for a refresh token the UPDATE did not accept, saying why.
+
+    A revoked session or a deactivated or deleted user: "revoked". A live
+    session that expects another token: this one was used already; inside
+    the grace window that is a race (two tabs), after it a theft, and the
+    session ends (OAuth 2.0 Security BCP, rotation).
+    """
+    session_id, jti = refresh_claims["sid"], refresh_claims["jti"]
     db.session.expire_all()
+    user = db.session.get(User, refresh_claims["user_id"])
     session = db.session.get(AuthSession, session_id)
+    if (user is None or not user.is_active or session is None
+            or session.user_id != user.id or not session.is_live()):
+        raise ApiError(401, "The token has been revoked.")
+    if not current_app.config["REFRESH_ROTATION"]:
+        raise ApiError(401, "The token has been revoked.")  # not the session's token
     grace = timedelta(seconds=current_app.config["REFRESH_REUSE_GRACE_SECONDS"])
     within_grace = (
-        session is not None
-        and session.previous_refresh_jti == jti
+        session.previous_refresh_jti == jti
         and session.rotated_at is not None
         and utcnow() - session.rotated_at < grace
     )
     if within_grace:
         raise ApiError(401, "This refresh token was already used.")
-    if session is not None and session.ended_at is None:
-        end_session(session, "refresh_reuse")
-        audit.record("refresh_reuse_detected", user=user, detail=f"session {session_id} ended")
+    end_session(session, "refresh_reuse")
+    audit.record("refresh_reuse_detected", user=user, detail=f"session {session_id} ended")
     raise ApiError(401, "This refresh token was already used; the session has ended.")
 
 

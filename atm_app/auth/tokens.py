@@ -13,7 +13,12 @@ from functools import lru_cache
 
 import jwt as pyjwt
 from flask import current_app, redirect, request, url_for
-from flask_jwt_extended import create_access_token, create_refresh_token
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+from flask_jwt_extended.exceptions import (
+    NoAuthorizationError,
+    UserClaimsVerificationError,
+    WrongTokenError,
+)
 
 from ..errors import error_response, is_api_request
 from ..extensions import db, jwt
@@ -104,6 +109,44 @@ def has_owner_claims(jwt_payload):
     )
 
 
+def claims_are_ours(jwt_header, jwt_payload):
+    """Whether a verified token has the claims this app mints, with their types."""
+    return (
+        jwt_payload.get("token_type") == jwt_payload.get("type")
+        and isinstance(jwt_payload.get("sid"), str)
+        and isinstance(jwt_payload.get("user_id"), int)
+        and jwt_payload.get("sub") == str(jwt_payload.get("user_id"))
+    )
+
+
+def verified_refresh_claims(encoded_token):
+    """The claims of a refresh token with a good signature, unexpired and of our shape.
+
+    Only what the token itself proves. Whether its session and user still
+    live is settled by the statement that uses it (sessions.refresh_session):
+    one UPDATE both checks and rotates, where a protected route would read
+    the owner first. Failures raise Flask-JWT-Extended's own errors, so they
+    are answered by the callbacks below exactly as on a protected route.
+    """
+    claims = decode_token(encoded_token)
+    if claims.get("type") != "refresh":
+        raise WrongTokenError("Only refresh tokens are allowed")
+    if not (claims_are_ours({}, claims) and has_owner_claims(claims)):
+        raise UserClaimsVerificationError("User claims verification failed", {}, claims)
+    return claims
+
+
+def bearer_token():
+    """The token of an `Authorization: Bearer <token>` header, or None without the header."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme != "Bearer" or not token.strip():
+        raise NoAuthorizationError("Missing 'Bearer' type in 'Authorization' header.")
+    return token.strip()
+
+
 def auth_failure(detail):
     """A 401: the JSON envelope under /api/, the sign-in page elsewhere."""
     if is_api_request():
@@ -137,14 +180,7 @@ def register_jwt_callbacks():
             raise pyjwt.InvalidTokenError("Unknown signing key.")
         return secret
 
-    @jwt.token_verification_loader
-    def claims_are_ours(jwt_header, jwt_payload):
-        return (
-            jwt_payload.get("token_type") == jwt_payload.get("type")
-            and isinstance(jwt_payload.get("sid"), str)
-            and isinstance(jwt_payload.get("user_id"), int)
-            and jwt_payload.get("sub") == str(jwt_payload.get("user_id"))
-        )
+    jwt.token_verification_loader(claims_are_ours)
 
     @jwt.token_in_blocklist_loader
     def is_revoked(jwt_header, jwt_payload):

@@ -82,9 +82,8 @@ def renew(encoded_refresh):
     refresh_claims = live_claims(encoded_refresh, "refresh")
     if refresh_claims is None:
         return session_ended()
-    user = token_owner(refresh_claims)[0]
     try:
-        tokens = refresh_session(user, refresh_claims)
+        tokens = refresh_session(refresh_claims)
     except ApiError:
         if session_is_live(refresh_claims["sid"]):
             return lost_renewal_race()
