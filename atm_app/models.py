@@ -59,7 +59,7 @@ class User(db.Model):
         if "\x00" in username:  # no username holds NUL, and PostgreSQL refuses it in a query
             return None
         return db.session.execute(
-            db.select(cls).where(cls.username_key == username_key(username))
+            USER_BY_USERNAME_KEY, {"username_key": username_key(username)}
         ).scalar_one_or_none()
 
     def to_dict(self, with_status=False):
@@ -71,6 +71,10 @@ class User(db.Model):
 
     def __repr__(self):
         return f"<User {self.id} {self.username!r} {self.role}>"
+
+
+# Built once: every sign-in runs it, and building it cost more than running it.
+USER_BY_USERNAME_KEY = db.select(User).where(User.username_key == db.bindparam("username_key"))
 
 
 class AuthSession(db.Model):

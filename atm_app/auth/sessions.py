@@ -58,12 +58,22 @@ def start_session(user):
     # sign-ins. Only ended ones: the (user_id, ended_at) index finds them
     # without reading the live ones, of which a script may keep thousands.
     # Sessions that expired unused go with `purge-tokens` (docs/security.md).
-    database.connection().execute(ended_sessions_of(user))
-    database.connection().execute(db.insert(AuthSession).values(
-        id=session_id, user_id=user.id, created_at=now, last_used_at=now,
-        expires_at=now + refresh_lifetime(), ip=ip, user_agent=user_agent, refresh_jti=refresh_jti,
-    ))
+    database.connection().execute(DELETE_ENDED_SESSIONS, {"owner_id": user.id})
+    database.connection().execute(INSERT_SESSION, {
+        "id": session_id, "user_id": user.id, "created_at": now, "last_used_at": now,
+        "expires_at": now + refresh_lifetime(), "ip": ip, "user_agent": user_agent,
+        "refresh_jti": refresh_jti,
+    })
     return tokens
+
+
+# Built once, in Core, like every statement a busy endpoint runs: building
+# one per request (with the ORM's checks) cost more CPU than running it.
+INSERT_SESSION = AuthSession.__table__.insert()
+DELETE_ENDED_SESSIONS = db.delete(AuthSession.__table__).where(
+    AuthSession.__table__.c.user_id == db.bindparam("owner_id"),
+    AuthSession.__table__.c.ended_at.is_not(None),
+)
 
 
 def refresh_session(refresh_claims):
@@ -100,8 +110,7 @@ def refresh_session(refresh_claims):
 def use_of_refresh_token(**values):
     """The UPDATE that accepts a refresh token, setting `values`; see refresh_session.
 
-    Built once, in Core: made anew per refresh, or as an ORM bulk update,
-    it cost more CPU than running it.
+    Built once (below), in Core, like INSERT_SESSION.
     """
     sessions, users = AuthSession.__table__, User.__table__
     owner = users.c.id == sessions.c.user_id
@@ -217,13 +226,6 @@ def count_live_sessions(user):
     return db.session.execute(
         db.select(db.func.count()).select_from(AuthSession).where(live_sessions_of(user))
     ).scalar_one()
-
-
-def ended_sessions_of(user):
-    """The statement deleting the user's ended sessions."""
-    return db.delete(AuthSession).where(
-        AuthSession.user_id == user.id, AuthSession.ended_at.is_not(None)
-    ).execution_options(synchronize_session=False)
 
 
 def purge_sessions():
