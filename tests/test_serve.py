@@ -47,7 +47,7 @@ def test_me_costs_one_query_that_reads_user_and_session_together(make_user, api,
 
 
 @pytest.mark.postgres_too
-def test_refresh_checks_its_owner_and_rotates_in_one_update_and_writes_its_audit_row(
+def test_refresh_checks_its_owner_and_rotates_in_one_update_then_reads_the_name_by_key(
         make_user, api, statements):
     make_user("ada")
     tokens = api.login("ada")
@@ -56,10 +56,12 @@ def test_refresh_checks_its_owner_and_rotates_in_one_update_and_writes_its_audit
     response = api.refresh(tokens.refresh)
 
     assert response.status_code == 200
-    assert len(statements) == 2, statements
-    rotation, audit_row = statements
-    assert rotation.startswith("UPDATE auth_sessions"), statements
-    assert "FROM users" in rotation and "RETURNING" in rotation, rotation
+    assert len(statements) == 3, statements
+    rotation, name, audit_row = statements
+    assert rotation.startswith("UPDATE auth_sessions") and "FROM users" in rotation, statements
+    # A write returning rows would hold SQLite's lock until they are fetched.
+    assert "RETURNING" not in rotation, rotation
+    assert re.fullmatch(r"SELECT users\.id, users\.username FROM users WHERE users\.id = \S+", name), name
     assert audit_row.startswith("INSERT INTO audit_events"), statements
 
 
