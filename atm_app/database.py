@@ -17,7 +17,13 @@ inside the one call that runs it.
 It costs nothing we rely on: every write path commits each write on its own
 (rotation is one compare-and-set UPDATE, an audit event one INSERT, ending
 sessions one UPDATE), and races are settled by those single statements, not
-by transactions.
+by transactions. One rule follows for SQLite: a write must not return rows
+(no RETURNING). It keeps the lock until Python has fetched them, which is
+the same convoy again (refreshes fell to ~120/s).
+
+Each request takes one connection from the pool and the ORM session runs on
+it (`connection`, `RequestSession`), so prepared Core statements can run on
+it directly and no request holds two.
 """
 from flask import current_app, g
 from flask_sqlalchemy.session import Session

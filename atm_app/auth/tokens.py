@@ -4,7 +4,9 @@ Every token carries `sid`, the id of the sign-in session it descends from.
 Checking a token costs one indexed query that reads its user and its session
 together (`token_owner`); a token is good only while both are live. That is
 how revocation works: ending a session (sessions.py) or deactivating a user
-stops every token at once, without a row per token.
+stops every token at once, without a row per token. A refresh token is the
+exception: `verified_refresh_claims` checks only the token, and the rotation
+UPDATE that uses it checks its session and user (sessions.refresh_session).
 """
 import hashlib
 import uuid
