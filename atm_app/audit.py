@@ -1,6 +1,9 @@
 """The audit trail: every authentication event, in the database and the app log.
 
 Callers pass names and ids only; nothing here ever sees a password or token.
+One event is written elsewhere: a refresh's row comes from the database
+itself, from the UPDATE that accepts the token (models.REFRESH_AUDIT_TRIGGER);
+only its log line is written here.
 """
 import json
 import logging
@@ -51,13 +54,27 @@ def record(event, user=None, username=None, detail=None):
     are committed by the caller, before: an event never stands before what
     it records.
     """
+    values = event_values(event, user, username, detail, utcnow())
+    database.connection().execute(INSERT_EVENT, values)
+    log_values(values)
+
+
+def log_stored_event(event, user, time):
+    """Log an event whose row the database wrote itself: a refresh (models.REFRESH_AUDIT_TRIGGER)."""
+    log_values(event_values(event, user, None, None, time))
+
+
+def event_values(event, user, username, detail, time):
+    """One event as plain values in `AuditEvent.to_dict` order, from the current request.
+
+    Not an ORM object: this runs on busy paths, and the ORM's instance and
+    unit-of-work machinery cost more CPU than the write itself
+    (docs/performance.md).
+    """
     assert event in EVENTS, event
     ip, user_agent = client_details()
-    # Plain values in `AuditEvent.to_dict` order, not an ORM object: this runs
-    # on every refresh, and the ORM's instance and unit-of-work machinery cost
-    # more CPU than the write itself (docs/performance.md).
-    values = {
-        "time": utcnow(),
+    return {
+        "time": time,
         "event": event,
         "username": storable(user.username if user is not None else username),
         "user_id": user.id if user is not None else None,
@@ -65,7 +82,10 @@ def record(event, user=None, username=None, detail=None):
         "user_agent": storable(user_agent),
         "detail": storable(detail[:255] if detail else None),
     }
-    database.connection().execute(INSERT_EVENT, values)
+
+
+def log_values(values):
+    """The app log's line for one event: a JSON object."""
     log.info(json.dumps({**values, "time": isoformat(values["time"])}))
 
 

@@ -10,8 +10,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import atm_app.models  # noqa: F401  (fills the metadata compared below)
+from atm_app import create_app
 from atm_app.extensions import db
-from conftest import fresh_postgres_database
+from config import engine_options
+from conftest import STRONG_PASSWORD, fresh_postgres_database
 
 REPO = Path(__file__).resolve().parents[1]
 FLASK = Path(sys.executable).parent / "flask"
@@ -98,3 +100,35 @@ def test_real_cli_creates_and_lists_a_user_on_the_migrated_database(sqlite_url):
                           "--password-stdin", stdin="Quiet-Harbour-Falcon-77\n")
     assert duplicate.returncode == 1
     assert len(duplicate.stderr.strip().splitlines()) == 1
+
+
+def test_downgrade_to_the_first_revision_and_back_changes_nothing(sqlite_url):
+    upgrade(sqlite_url)
+    result = flask_cli(sqlite_url, "db", "downgrade", "0001_initial")
+    assert result.returncode == 0, result.stderr
+    upgrade(sqlite_url)
+    assert schema_differences(sqlite_url) == []
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_refresh_on_the_migrated_database_writes_its_audit_row(database, request):
+    url = request.getfixturevalue("sqlite_url" if database == "sqlite" else "fresh_postgres_url")
+    upgrade(url)
+    created = flask_cli(url, "create-user", "alice", "--role", "host", "--password-stdin",
+                        stdin=f"{STRONG_PASSWORD}\n")
+    assert created.returncode == 0, created.stderr
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url,
+                                 "SQLALCHEMY_ENGINE_OPTIONS": engine_options(url)})
+    client = app.test_client()
+    tokens = client.post("/api/auth/login/", json={"username": "alice",
+                                                   "password": STRONG_PASSWORD}).get_json()
+
+    response = client.post("/api/auth/refresh/", json={"refresh": tokens["refresh"]},
+                           headers={"User-Agent": "script/1.0"})
+
+    assert response.status_code == 200
+    with app.app_context():
+        rows = db.session.execute(sa.text(
+            "SELECT username, ip, user_agent FROM audit_events WHERE event = 'refresh'")).all()
+        db.engine.dispose()
+    assert [tuple(row) for row in rows] == [("alice", "127.0.0.1", "script/1.0")]

@@ -66,6 +66,41 @@ class TestRotation:
         ).scalar_one()
         assert count == 1
 
+    def test_a_refresh_is_recorded_with_the_refreshing_client_not_the_signing_in_one(
+            self, api, client, make_user):
+        make_user("alice")
+        tokens = api.login("alice")  # from 127.0.0.1, the test client's agent
+        response = client.post("/api/auth/refresh/", json={"refresh": tokens.refresh},
+                               headers={"User-Agent": "phone/2.0"},
+                               environ_base={"REMOTE_ADDR": "10.1.2.3"})
+        assert response.status_code == 200
+        [event] = refresh_events()
+        assert (event.username, event.user_id, event.ip, event.user_agent) == (
+            "alice", tokens.user["id"], "10.1.2.3", "phone/2.0")
+
+    def test_only_a_refresh_that_succeeds_is_recorded_as_one(self, api, make_user):
+        make_user("alice")
+        tokens = api.login("alice")
+        rotate(api, tokens.refresh)
+        assert api.refresh(tokens.refresh).status_code == 401  # already used, within grace
+        assert api.refresh("not-a-token").status_code == 401
+        assert len(refresh_events()) == 1
+
+    @pytest.mark.settings(REFRESH_ROTATION=False)
+    def test_with_rotation_off_each_refresh_is_still_recorded(self, api, make_user):
+        make_user("alice")
+        tokens = api.login("alice")
+        for _ in range(2):
+            assert api.refresh(tokens.refresh).status_code == 200
+        assert len(refresh_events()) == 2
+
+
+def refresh_events():
+    _db.session.expire_all()
+    return _db.session.execute(
+        _db.select(AuditEvent).where(AuditEvent.event == "refresh")
+    ).scalars().all()
+
 
 class TestReuseWithinGrace:
     def test_the_used_token_gets_401_and_the_session_lives_on(self, api, client, make_user):

@@ -82,8 +82,9 @@ def refresh_session(refresh_claims):
     One UPDATE both authorises and, with rotation on, rotates: it matches
     only while the session is live, still expects this token and its user is
     active. Of several requests racing with one token exactly one matches;
-    when none does, `refuse_refresh` says why. Then one primary-key read of
-    the user's name, for the audit trail.
+    when none does, `refuse_refresh` says why. The same UPDATE writes the
+    audit row, by a trigger (models.REFRESH_AUDIT_TRIGGER). Then one
+    primary-key read of the user's name, for the audit line in the log.
 
     No RETURNING: on SQLite a statement that returns rows keeps the write
     lock until Python has fetched them, across a wait for the GIL, and every
@@ -93,8 +94,10 @@ def refresh_session(refresh_claims):
     rotating = current_app.config["REFRESH_ROTATION"]
     next_jti = new_jti() if rotating else None
     now = utcnow()
+    ip, user_agent = client_details()
     params = {"session_id": session_id, "owner_id": refresh_claims["user_id"],
-              "expected_jti": jti, "now": now}
+              "expected_jti": jti, "now": now,
+              "client_ip": ip, "client_agent": audit.storable(user_agent)}
     if rotating:
         params.update(next_jti=next_jti, new_expiry=now + refresh_lifetime())
     statement = ROTATE_REFRESH_TOKEN if rotating else TOUCH_SESSION
@@ -109,12 +112,15 @@ def refresh_session(refresh_claims):
         refresh=mint_refresh_token(owner, session_id, csrf, next_jti) if rotating else None,
         session_id=session_id,
     )
-    audit.record("refresh", user=owner)
+    audit.log_stored_event("refresh", user=owner, time=now)  # its row: the UPDATE's trigger
     return tokens
 
 
 def use_of_refresh_token(**values):
     """The UPDATE that accepts a refresh token, setting `values`; see refresh_session.
+
+    It always sets `last_used_at` and the client's address and agent, which
+    fires the trigger that writes the refresh's audit row.
 
     Built once (below), in Core, like INSERT_SESSION.
     """
@@ -129,7 +135,8 @@ def use_of_refresh_token(**values):
             sessions.c.expires_at > db.bindparam("now"),
             db.exists().where(users.c.id == sessions.c.user_id, users.c.is_active).correlate(sessions),
         )
-        .values(**values)
+        .values(**values, last_used_at=db.bindparam("now"), last_used_ip=db.bindparam("client_ip"),
+                last_used_user_agent=db.bindparam("client_agent"))
     )
 
 
@@ -137,11 +144,10 @@ ROTATE_REFRESH_TOKEN = use_of_refresh_token(
     refresh_jti=db.bindparam("next_jti"),
     previous_refresh_jti=db.bindparam("expected_jti"),
     rotated_at=db.bindparam("now"),
-    last_used_at=db.bindparam("now"),
     expires_at=db.bindparam("new_expiry"),
 )
 # Rotation off: the same token keeps working for the session's lifetime.
-TOUCH_SESSION = use_of_refresh_token(last_used_at=db.bindparam("now"))
+TOUCH_SESSION = use_of_refresh_token()
 USER_NAME = db.select(User.__table__.c.id, User.__table__.c.username).where(
     User.__table__.c.id == db.bindparam("owner_id"))
 
