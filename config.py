@@ -130,8 +130,10 @@ def engine_options(database_url):
     database server can drop a connection, so only it is pinged on checkout.
     SQLite in memory keeps Flask-SQLAlchemy's one shared connection.
     """
-    # Each statement its own transaction (why: atm_app/database.py).
-    options = {"isolation_level": "AUTOCOMMIT"}
+    # Each statement its own transaction (why: atm_app/database.py). An error's
+    # message never carries the statement's values (a hash, a token id) into
+    # the log: hide_parameters.
+    options = {"isolation_level": "AUTOCOMMIT", "hide_parameters": True}
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         return options

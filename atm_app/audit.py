@@ -96,7 +96,12 @@ class JsonLineFormatter(logging.Formatter):
         message = record.getMessage()
         if record.name == log.name:
             return message
-        return json.dumps({"level": record.levelname, "logger": record.name, "message": message})
+        line = {"level": record.levelname, "logger": record.name, "message": message}
+        if record.exc_info:
+            # Where an unexpected error came from. No SQL parameter values in
+            # it: every engine hides them (config.engine_options).
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line)
 
 
 AGE_PATTERN = re.compile(r"^\s*(\d{1,5})\s*([smhdw])\s*$", re.IGNORECASE)

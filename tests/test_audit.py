@@ -11,6 +11,7 @@ import re
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from atm_app.models import AuditEvent, utcnow
 
@@ -92,6 +93,22 @@ class TestEveryEventIsRecorded:
         event = events(db)[-1]
         assert (event.event, event.username, event.user_id, event.detail) == (
             "login_failed", "Nobody", None, "unknown user")
+
+    def test_an_unexpected_error_is_logged_with_its_traceback_but_no_sql_values(
+            self, client, make_user, db, app_log):
+        make_user("tech1")
+        db.session.execute(sa.text("DROP TABLE auth_sessions"))  # sign-in fails opening one
+        db.session.commit()
+
+        response = login(client, "tech1", STRONG_PASSWORD)
+
+        assert response.status_code == 500
+        [error] = [line for line in map(json.loads, app_log.getvalue().splitlines())
+                   if line.get("level") == "ERROR"]
+        assert error["message"] == "Unhandled exception on POST /api/auth/login/"
+        assert "Traceback" in error["exception"] and "auth_sessions" in error["exception"]
+        assert "SQL parameters hidden" in error["exception"]
+        assert "[parameters:" not in error["exception"]
 
     def test_each_event_is_one_json_line_in_the_app_log(self, client, make_user, app_log):
         make_user("tech1")
