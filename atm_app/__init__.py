@@ -66,7 +66,9 @@ def register_extensions(app):
     from .auth.limits import configure_sign_in_counters
     from .auth.tokens import register_jwt_callbacks
     from .security_headers import add_security_headers
+    from .web.page_session import PageOnlySessionInterface
 
+    app.session_interface = PageOnlySessionInterface()
     db.init_app(app)
     jwt.init_app(app)
     csrf.init_app(app)
