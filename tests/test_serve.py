@@ -47,7 +47,6 @@ def test_me_costs_one_query_that_reads_user_and_session_together(make_user, api,
 
 
 @pytest.mark.postgres_too
-@pytest.mark.postgres_too
 def test_refresh_checks_its_owner_rotates_and_audits_in_one_update_then_reads_the_name_by_key(
         make_user, api, statements):
     make_user("ada")
