@@ -195,6 +195,29 @@ def test_refresh_returns_a_new_access_token_and_rotates_the_refresh_token(app, a
     assert api.refresh(body["refresh"]).status_code == 200
 
 
+def test_refresh_tokens_name_their_user_and_access_tokens_do_not(app, api, make_user):
+    make_user("alice")
+    tokens = api.login("alice")
+    rotated = api.refresh(tokens.refresh).get_json()
+    assert decode(app, tokens.refresh)["username"] == "alice"
+    assert decode(app, rotated["refresh"])["username"] == "alice"
+    assert "username" not in decode(app, tokens.access)
+    assert "username" not in decode(app, rotated["access"])
+
+
+def test_a_refresh_token_minted_before_tokens_named_their_user_still_refreshes(app, api,
+                                                                              make_user):
+    make_user("alice")
+    tokens = api.login("alice")
+    claims = jwt.decode(tokens.refresh, options={"verify_signature": False})
+    del claims["username"]
+    older = jwt.encode(claims, app.config["JWT_SECRET_KEY"], algorithm="HS256",
+                       headers={"kid": jwt.get_unverified_header(tokens.refresh)["kid"]})
+    response = api.refresh(older)
+    assert response.status_code == 200
+    assert decode(app, response.get_json()["refresh"])["username"] == "alice"
+
+
 @pytest.mark.settings(REFRESH_ROTATION=False)
 def test_refresh_without_rotation_returns_only_an_access_token(api, make_user):
     make_user("alice")

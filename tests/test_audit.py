@@ -122,6 +122,17 @@ class TestEveryEventIsRecorded:
         assert set(audit_lines[0]) == {"time", "event", "username", "user_id", "ip",
                                        "user_agent", "detail"}
 
+    def test_a_refresh_is_one_json_line_naming_its_user(self, client, make_user, app_log):
+        user = make_user("tech1")
+        refresh_token = login(client, "tech1", STRONG_PASSWORD).get_json()["refresh"]
+        assert client.post("/api/auth/refresh/", json={"refresh": refresh_token},
+                           headers=AGENT).status_code == 200
+
+        lines = [json.loads(line) for line in app_log.getvalue().splitlines()]
+        [refresh] = [line for line in lines if line.get("event") == "refresh"]
+        assert (refresh["username"], refresh["user_id"]) == ("tech1", user.id)
+        assert refresh["user_agent"] == AGENT["User-Agent"]
+
 
 def session_id(client, headers, current):
     """The id of one of the caller's live sessions (the current one, or another)."""

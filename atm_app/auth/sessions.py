@@ -83,8 +83,8 @@ def refresh_session(refresh_claims):
     only while the session is live, still expects this token and its user is
     active. Of several requests racing with one token exactly one matches;
     when none does, `refuse_refresh` says why. The same UPDATE writes the
-    audit row, by a trigger (models.REFRESH_AUDIT_TRIGGER). Then one
-    primary-key read of the user's name, for the audit line in the log.
+    audit row, by a trigger (models.REFRESH_AUDIT_TRIGGER). The user's name,
+    for the audit line in the log, comes from the token (`refresh_token_owner`).
 
     No RETURNING: on SQLite a statement that returns rows keeps the write
     lock until Python has fetched them, across a wait for the GIL, and every
@@ -103,8 +103,7 @@ def refresh_session(refresh_claims):
     statement = ROTATE_REFRESH_TOKEN if rotating else TOUCH_SESSION
     if database.connection().execute(statement, params).rowcount != 1:
         refuse_refresh(refresh_claims)
-    # `owner` has the user's `id` and `username`: what minting and auditing read.
-    owner = database.connection().execute(USER_NAME, {"owner_id": refresh_claims["user_id"]}).first()
+    owner = refresh_token_owner(refresh_claims)
     if owner is None:  # deleted since the UPDATE
         raise ApiError(401, "The token has been revoked.")
     tokens = TokenPair(
@@ -114,6 +113,28 @@ def refresh_session(refresh_claims):
     )
     audit.log_stored_event("refresh", user=owner, time=now)  # its row: the UPDATE's trigger
     return tokens
+
+
+@dataclass(frozen=True)
+class TokenOwner:
+    """A refresh token's user as minting and auditing read it."""
+
+    id: int
+    username: str
+
+
+def refresh_token_owner(refresh_claims):
+    """The user a verified refresh token names, with its `id` and `username`.
+
+    Refresh tokens carry the username (it never changes), so the busiest
+    write path reads no user row: one statement fewer per refresh, ~7 % of
+    its CPU (docs/performance.md). Tokens minted before they carried it are
+    read by primary key; None when that user is gone.
+    """
+    username = refresh_claims.get("username")
+    if isinstance(username, str):
+        return TokenOwner(refresh_claims["user_id"], username)
+    return database.connection().execute(USER_NAME, {"owner_id": refresh_claims["user_id"]}).first()
 
 
 def use_of_refresh_token(**values):

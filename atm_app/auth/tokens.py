@@ -60,10 +60,15 @@ def mint_access_token(user, session_id, csrf, fresh):
 
 
 def mint_refresh_token(user, session_id, csrf, jti):
-    """A refresh token with a given `jti`, the one its session expects next."""
+    """A refresh token with a given `jti`, the one its session expects next.
+
+    It names its user (`username`; usernames never change), so a refresh
+    logs its audit line without reading the user (sessions.refresh_session).
+    """
     return create_refresh_token(
         identity=user,
-        additional_claims={"token_type": "refresh", "sid": session_id, "csrf": csrf, "jti": jti},
+        additional_claims={"token_type": "refresh", "sid": session_id, "csrf": csrf, "jti": jti,
+                           "username": user.username},
     )
 
 
