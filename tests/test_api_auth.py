@@ -176,6 +176,21 @@ def test_login_rehashes_a_password_hashed_with_older_settings(app, api, make_use
     assert stored_hash(user.id) == new_hash
 
 
+
+# Made by PyPI's portable argon2-cffi-bindings wheel; the Makefile builds
+# Argon2 for this machine's CPU instead, which must read the same hashes.
+PORTABLE_BUILD_HASH = ("$argon2id$v=19$m=19456,t=2,p=1$FaI4dJxxIEeJ02SKHVcjBA"
+                       "$uxSWWVfUEaJF3tiZtgJs5zPlpLTc5Rm2N6cIHOfGR4Q")
+
+
+def test_login_accepts_a_password_hashed_by_another_argon2_build(api, client, make_user):
+    user = make_user("alice")
+    user.password_hash = PORTABLE_BUILD_HASH
+    _db.session.commit()
+    assert api.login("alice", password="stone river lantern 1987").user["username"] == "alice"
+    wrong = {"username": "alice", "password": "stone river lantern 1988"}
+    assert client.post("/api/auth/login/", json=wrong).status_code == 401
+
 # --- POST /api/auth/refresh/ -----------------------------------------------
 
 def test_refresh_returns_a_new_access_token_and_rotates_the_refresh_token(app, api, client,
