@@ -3,6 +3,7 @@ hashing. nginx in front of two app hosts: test_scale_out.py."""
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -196,6 +197,23 @@ def test_serve_keeps_forwarded_headers_for_the_app_to_judge(server):
 
     assert status == 401
     assert wait_for(lambda: '"ip": "203.0.113.9"' in server.log())
+
+
+def test_serve_answers_a_burst_of_clients_that_connect_at_once(server):
+    address = server.url.removeprefix("http://")
+    host, port = address.split(":")
+    request = f"GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n".encode()
+    clients = [socket.create_connection((host, int(port)), timeout=30) for _ in range(300)]
+    try:
+        for client in clients:
+            client.sendall(request)
+
+        status_lines = [client.makefile("rb").readline() for client in clients]
+    finally:
+        for client in clients:
+            client.close()
+
+    assert status_lines == [b"HTTP/1.1 200 OK\r\n"] * 300
 
 
 def test_serve_replaces_a_worker_that_dies(sqlite_server_env):
