@@ -25,7 +25,7 @@ BACKLOG = 2048
 DEFAULT_THREADS = 6  # measured on 2 cores, docs/performance.md
 # waitress's main loop rests this long after each poll (why: serve_paced).
 POLL_PAUSE_SECONDS = 0.0005
-ACCEPTS_PER_WAKE = 256
+ACCEPTS_PER_WAKE = 256  # a bound, so one burst cannot keep a pass from serving the rest
 STOP_GRACE_SECONDS = 10  # waitress lets running requests finish for 5 s
 RESTART_PAUSE_SECONDS = 1
 EXIT_STARTUP_FAILED = 3  # a worker that cannot even build the app: restarting won't help
@@ -141,7 +141,7 @@ def serve_worker(sock, threads):
     # waitress warns "Task queue depth is N" for every request that waits for
     # a thread: thousands of lines a second under load, all of them expected.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    logging.basicConfig()
+    logging.basicConfig()  # as waitress.serve() does: its own messages reach stderr
     server = create_server(
         app,
         sockets=[sock],
