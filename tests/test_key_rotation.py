@@ -115,6 +115,15 @@ def test_a_token_without_a_kid_gets_401_even_when_well_signed(app, client, make_
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
+def test_a_refresh_token_without_a_kid_gets_401_even_when_well_signed(app, client, make_user):
+    make_user("alice")
+    tokens = sign_in(client, "alice")
+    no_kid = resigned(tokens["refresh"], app.config["JWT_SECRET_KEYS"][0], {})
+    response = client.post("/api/auth/refresh/", json={"refresh": no_kid})
+    assert response.status_code == 401
+    assert response.get_json() == {"detail": "The token is invalid."}
+
+
 def test_a_token_with_an_unknown_kid_gets_401_even_when_well_signed(app, client, make_user):
     make_user("alice")
     tokens = sign_in(client, "alice")
@@ -122,6 +131,20 @@ def test_a_token_with_an_unknown_kid_gets_401_even_when_well_signed(app, client,
     for kid in ("0123456789abcdef", secret, ""):
         forged = resigned(tokens["access"], secret, {"kid": kid})
         assert client.get("/api/auth/me/", headers=bearer(forged)).status_code == 401
+        forged = resigned(tokens["refresh"], secret, {"kid": kid})
+        assert client.post("/api/auth/refresh/", json={"refresh": forged}).status_code == 401
+
+
+@OLD_KEY_ONLY
+def test_a_token_signed_by_the_newest_key_but_naming_an_older_one_gets_401(client, deploy,
+                                                                           make_user):
+    make_user("alice")
+    old = sign_in(client, "alice")
+    rotated = deploy(NEW_KEY, OLD_KEY)
+    misnamed = resigned(old["refresh"], NEW_KEY, {"kid": kid_of(old["refresh"])})
+    response = rotated.post("/api/auth/refresh/", json={"refresh": misnamed})
+    assert response.status_code == 401
+    assert response.get_json() == {"detail": "The token is invalid."}
 
 
 def test_a_token_naming_a_listed_kid_but_signed_by_another_key_gets_401(client, make_user):
