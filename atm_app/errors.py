@@ -6,6 +6,9 @@ registered here route every HTTP error through it or through a template.
 from flask import current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
+# The `errors` key of a 400 that no single field caused (DRF's name, which
+# the old backend's scripts already read).
+NON_FIELD_ERRORS = "non_field_errors"
 # One human sentence per status, for errors raised without their own detail.
 DEFAULT_DETAILS = {
     400: "The request is not valid.",
@@ -34,9 +37,16 @@ class ApiError(Exception):
 
 
 def error_response(status, detail=None, errors=None, headers=None):
-    """The API's JSON error: `{"detail": ..., "errors": {...}}`."""
+    """The API's JSON error: `{"detail": ..., "errors": {...}}`.
+
+    A 400 always names what was wrong in `errors`, per field; one that no
+    field caused (a body that is not JSON) lists its detail under
+    `non_field_errors`.
+    """
     body = {"detail": detail or DEFAULT_DETAILS.get(status, "Error.")}
-    if errors:
+    if status == 400:
+        body["errors"] = errors or {NON_FIELD_ERRORS: [body["detail"]]}
+    elif errors:
         body["errors"] = errors
     response = jsonify(body)
     response.status_code = status

@@ -115,14 +115,20 @@ def test_login_with_missing_blank_or_non_string_field_is_400_naming_it(client, m
 def test_login_with_json_that_is_not_an_object_is_400(client, body):
     response = client.post("/api/auth/login/", data=body, content_type="application/json")
     assert response.status_code == 400
-    assert response.get_json() == {"detail": "The body must be a JSON object."}
+    assert response.get_json() == {
+        "detail": "The body must be a JSON object.",
+        "errors": {"non_field_errors": ["The body must be a JSON object."]},
+    }
 
 
 def test_login_with_invalid_json_is_400(client):
     response = client.post("/api/auth/login/", data="{not json",
                            content_type="application/json")
     assert response.status_code == 400
-    assert response.get_json() == {"detail": "The body is not valid JSON."}
+    assert response.get_json() == {
+        "detail": "The body is not valid JSON.",
+        "errors": {"non_field_errors": ["The body is not valid JSON."]},
+    }
 
 
 def test_login_with_form_content_type_is_415(client, make_user):

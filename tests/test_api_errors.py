@@ -12,6 +12,10 @@ def assert_envelope(response, status):
     body = response.get_json()
     assert isinstance(body["detail"], str) and body["detail"]
     assert set(body) <= {"detail", "errors"}
+    if status == 400:
+        assert body["errors"] and isinstance(body["errors"], dict)
+        for messages in body["errors"].values():
+            assert messages and all(isinstance(message, str) and message for message in messages)
     return body
 
 
@@ -61,6 +65,28 @@ def test_invalid_field_error_lists_messages_per_field(client):
     body = assert_envelope(response, 400)
     assert body["errors"] == {"username": ["Must be a string."],
                               "password": ["This field is required."]}
+
+
+BODY_TAKING_CALLS = [
+    ("post", "/api/auth/login/", False),
+    ("post", "/api/auth/refresh/", False),
+    ("post", "/api/auth/logout/", True),
+    ("post", "/api/auth/password/", True),
+    ("post", "/api/users/", True),
+    ("patch", "/api/users/1/", True),
+]
+
+
+@pytest.mark.parametrize("method, path, signed_in", BODY_TAKING_CALLS)
+@pytest.mark.parametrize("raw", ["[1, 2]", '"text"', "3", "null", "{not json", "\u00ff"])
+def test_a_body_that_is_not_a_json_object_is_400_with_errors(client, api, make_user, method,
+                                                             path, signed_in, raw):
+    make_user("boss", role="host")
+    headers = api.login("boss").headers if signed_in else {}
+    response = getattr(client, method)(path, data=raw, headers=headers,
+                                       content_type="application/json")
+    body = assert_envelope(response, 400)
+    assert body["errors"] == {"non_field_errors": [body["detail"]]}
 
 
 def test_unexpected_server_error_is_500_json_without_details(client, make_user):
