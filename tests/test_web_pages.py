@@ -22,6 +22,12 @@ def assert_page_headers(response):
     assert headers["Cache-Control"] == "no-store"
 
 
+def sign_in_cookies_set(response):
+    """The JWT cookies a response sets or clears."""
+    return [cookie for cookie in response.headers.getlist("Set-Cookie")
+            if cookie.startswith(("access_token_cookie=", "refresh_token_cookie="))]
+
+
 @pytest.fixture
 def signed_in(web, make_user):
     """Sign in a user of a role; returns the user."""
@@ -184,6 +190,44 @@ class TestErrorPages:
         user = signed_in("technician")
         html = client.get("/dashboard/host").get_data(as_text=True)
         assert user.username in html and "Sign out" in html
+
+    @pytest.mark.parametrize("method, path, status", [
+        ("get", "/no-such-page", 404),
+        ("get", "/dashboard/host/users/9999", 404),
+        ("get", "/dashboard/supervisor", 403),
+        ("get", "/logout", 405),
+        ("post", "/dashboard", 405),
+    ])
+    def test_every_error_page_keeps_the_header_of_the_signed_in_user(
+            self, client, signed_in, method, path, status):
+        user = signed_in("host" if status != 403 else "technician")
+        response = getattr(client, method)(path)
+        html = response.get_data(as_text=True)
+        assert response.status_code == status
+        assert 'aria-label="Main"' in html
+        assert user.username in html and "Sign out" in html
+        assert "Go to your dashboard" in html
+
+    def test_an_unknown_page_neither_renews_nor_clears_the_cookies(self, client, web, signed_in):
+        user = signed_in("technician")
+        web.replace_access_token(expires_in=-60)  # lapsed: only the refresh cookie is good
+        response = client.get("/no-such-page")
+        assert response.status_code == 404
+        assert user.username in response.get_data(as_text=True)
+        assert sign_in_cookies_set(response) == []
+
+    def test_an_unknown_page_with_an_ended_session_shows_nobody_signed_in(
+            self, client, web, signed_in):
+        signed_in("technician")
+        cookies = {name: web.cookie(name) for name in ("access_token_cookie",
+                                                       "refresh_token_cookie")}
+        web.post("/account/sessions/end-all")
+        for name, value in cookies.items():  # a browser that kept the dead session's cookies
+            client.set_cookie(name, value)
+        response = client.get("/no-such-page")
+        assert response.status_code == 404
+        assert "Sign out" not in response.get_data(as_text=True)
+        assert sign_in_cookies_set(response) == []
 
 
 class TestStatic:

@@ -21,6 +21,7 @@ class PageState:
     many requests, and sign-in state must never leak from one to the next.
     """
 
+    established: bool = False  # the page guard has read the cookies (renewal.py)
     access_claims: dict | None = None  # the usable access token's claims, after any renewal
     pending: dict = field(default_factory=dict)  # tokens to send with the response
     cookies_written: bool = False  # a view set or cleared the cookies itself

@@ -6,6 +6,7 @@ from flask import has_request_context
 from ..auth.tokens import token_owner
 from . import bp
 from .cookies import page_state
+from .renewal import claims_without_renewal
 from .forms import ROLE_LABELS
 
 # (pattern, name) pairs, most specific first: Edge and Opera also say "Chrome".
@@ -22,7 +23,10 @@ SYSTEMS = (
 @bp.app_context_processor
 def signed_in_context():
     """The signed-in user and the double-submit value for its forms (None when signed out)."""
-    claims = page_state().access_claims if has_request_context() else None
+    if not has_request_context():
+        return {"signed_in_user": None, "jwt_csrf_token": None}
+    state = page_state()
+    claims = state.access_claims if state.established else claims_without_renewal()
     owner = token_owner(claims) if claims else None
     if owner is None:
         return {"signed_in_user": None, "jwt_csrf_token": None}

@@ -47,6 +47,7 @@ RETRY_COOKIE = "atm_renewal_retry"
 @bp.before_request
 def establish_sign_in():
     """Find who the cookies sign in, renewing a lapsed access token from the refresh token."""
+    page_state().established = True
     if request.endpoint == "web.login" and request.method == "POST":
         return None  # a new sign-in replaces whatever the cookies held
     access = request.cookies.get(access_cookie_name())
@@ -75,6 +76,21 @@ def live_claims(encoded_token, token_type):
         return None
     user, session = owner
     return claims if user.is_active and session.is_live() else None
+
+
+def claims_without_renewal():
+    """Who the cookies sign in, read only: nothing renewed, nothing cleared.
+
+    For pages outside the web blueprint's routes (the 404 page of an unknown
+    address, a 405), which show the signed-in header like every page but
+    must not change anyone's sign-in. A lapsed access cookie beside a live
+    refresh cookie still names its user: the next real page renews it.
+    """
+    for name, token_type in ((access_cookie_name(), "access"), (refresh_cookie_name(), "refresh")):
+        claims = live_claims(request.cookies.get(name), token_type)
+        if claims is not None:
+            return claims
+    return None
 
 
 def renew(encoded_refresh):
