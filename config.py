@@ -79,6 +79,8 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
+    # Strict-Transport-Security on every answer (OWASP ASVS 14.4.5); None: not sent.
+    STRICT_TRANSPORT_SECURITY = None
 
     @classmethod
     def load(cls):
@@ -165,6 +167,8 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     JWT_COOKIE_SECURE = True
     SESSION_COOKIE_SECURE = True
+    # A year, subdomains included: production is served over HTTPS only.
+    STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
     @staticmethod
     def check(settings):

@@ -124,6 +124,13 @@ def test_a_refresh_race_across_both_instances_has_exactly_one_winner(instances):
     assert call("POST", a + "/api/auth/refresh/", {"refresh": winners[0]["refresh"]})[0] == 200
 
 
+@pytest.mark.parametrize("path", ["/login", "/api/auth/me/"])
+def test_nginx_answers_carry_hsts_once(proxy, path):
+    _, _, headers = call("GET", proxy + path)
+    assert headers.get_all("Strict-Transport-Security") == [
+        "max-age=31536000; includeSubDomains"]
+
+
 def test_sign_in_failures_on_one_instance_count_on_the_other(instances):
     a, b = instances
     for _ in range(5):

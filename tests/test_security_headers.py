@@ -42,3 +42,20 @@ def test_error_pages_are_html_not_json(client):
     assert response.status_code == 404
     assert response.mimetype == "text/html"
     assert_security_headers(response)
+
+
+def test_development_over_plain_http_sends_no_hsts(client):
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+
+
+@pytest.mark.parametrize("path", ["/login", "/api/auth/me/", "/no-such-page", "/healthz"])
+def test_production_answers_carry_hsts_for_a_year_with_subdomains(monkeypatch, tmp_path, path):
+    from atm_app import create_app
+
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("JWT_SECRET_KEY", "j" * 40)
+    monkeypatch.delenv("JWT_SECRET_KEYS", raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'production.sqlite3'}")
+    production = create_app("production")
+    response = production.test_client().get(path)
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
