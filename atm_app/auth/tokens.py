@@ -16,7 +16,6 @@ from functools import lru_cache
 import jwt as pyjwt
 from flask import current_app, redirect, request, url_for
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
-from flask_jwt_extended.config import config as jwt_config
 from flask_jwt_extended.exceptions import (
     NoAuthorizationError,
     UserClaimsVerificationError,
@@ -136,43 +135,12 @@ def verified_refresh_claims(encoded_token):
     the owner first. Failures raise Flask-JWT-Extended's own errors, so they
     are answered by the callbacks below exactly as on a protected route.
     """
-    claims = claims_signed_by_newest_key(encoded_token) or decode_token(encoded_token)
+    claims = decode_token(encoded_token)
     if claims.get("type") != "refresh":
         raise WrongTokenError("Only refresh tokens are allowed")
     if not (claims_are_ours({}, claims) and has_owner_claims(claims)):
         raise UserClaimsVerificationError("User claims verification failed", {}, claims)
     return claims
-
-
-def claims_signed_by_newest_key(encoded_token):
-    """The claims of a valid token signed by the newest key, in one parse; else None.
-
-    Flask-JWT-Extended's `decode_token` parses a token three times (twice
-    unverified, to hand its header and claims to the key loader), about 7 %
-    of a refresh (docs/performance.md). Nearly every token a refresh gets was
-    signed by the newest key, so that key is tried first, with the library's
-    own decoding settings; any other token (an older key's, an expired or
-    broken one) returns None and goes the library's way, which raises the
-    errors its callbacks answer.
-    """
-    newest = current_app.config["JWT_SECRET_KEYS"][0]
-    try:
-        decoded = pyjwt.decode_complete(
-            encoded_token,
-            newest,
-            algorithms=jwt_config.decode_algorithms,
-            audience=jwt_config.decode_audience,
-            issuer=jwt_config.decode_issuer,
-            leeway=jwt_config.leeway,
-            options={"verify_aud": jwt_config.decode_audience is not None,
-                     "verify_sub": jwt_config.verify_sub},
-        )
-    except pyjwt.PyJWTError:
-        return None
-    # The kid must name the key too, as the library's key lookup demands.
-    if decoded["header"].get("kid") != key_id(newest):
-        return None
-    return decoded["payload"]
 
 
 def bearer_token():
