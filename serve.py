@@ -22,10 +22,7 @@ import traceback
 # 300 and 1,000 clients a busy site sees; backlog: the kernel queue in front.
 CONNECTION_LIMIT = 2000
 BACKLOG = 2048
-DEFAULT_THREADS = 6  # measured on 2 cores, docs/performance.md
-# waitress's main loop rests this long after each poll (why: serve_paced).
-POLL_PAUSE_SECONDS = 0.0005
-ACCEPTS_PER_WAKE = 256  # a bound, so one burst cannot keep a pass from serving the rest
+DEFAULT_THREADS = 6  # the best of those measured (docs/performance.md)
 STOP_GRACE_SECONDS = 10  # waitress lets running requests finish for 5 s
 RESTART_PAUSE_SECONDS = 1
 EXIT_STARTUP_FAILED = 3  # a worker that cannot even build the app: restarting won't help
@@ -154,40 +151,7 @@ def serve_worker(sock, threads):
         clear_untrusted_proxy_headers=False,
     )
     server.print_listen("Serving on http://{}:{}")
-    serve_paced(server)
-
-
-def serve_paced(server):
-    """waitress's `server.run()`, its main loop resting POLL_PAUSE_SECONDS between polls.
-
-    Unpaced, the loop wakes for each socket that turns ready, and every pass
-    asks each open connection whether it is readable and writable: at 300
-    clients ~12 % of the GIL went to those questions, taken from the threads
-    serving requests. Resting half a millisecond lets one pass take what
-    arrived meanwhile: ~13 % more `me` and ~16 % more refreshes a second
-    (docs/performance.md). A pass accepts every waiting connection, not
-    waitress's one, or a burst of new clients would wait a pass each.
-    """
-    from waitress import wasyncore
-
-    accept_one = server.handle_accept
-
-    def accept_waiting():
-        for _ in range(ACCEPTS_PER_WAKE):
-            open_before = len(server._map)
-            accept_one()
-            # No new channel: nothing was waiting. readable() is waitress's
-            # own connection_limit check.
-            if len(server._map) == open_before or not server.readable():
-                break
-
-    server.handle_accept = accept_waiting
-    try:
-        while server._map:
-            wasyncore.poll2(server.adj.asyncore_loop_timeout, server._map)
-            time.sleep(POLL_PAUSE_SECONDS)
-    except (SystemExit, KeyboardInterrupt):
-        server.task_dispatcher.shutdown()  # as waitress's run(): running requests finish
+    server.run()  # until SIGTERM or SIGINT; running requests finish (waitress)
 
 
 def die_with_parent(parent):
