@@ -118,11 +118,8 @@ def parse_since(age):
     return utcnow() - timedelta(**{AGE_UNITS[unit]: amount})
 
 
-def find_events(since=None, username=None, event=None, limit=50, offset=0):
-    """Events newest first, filtered by time, username (any case) and kind.
-
-    Returns (events, total) so pages can show "page 2 of 7".
-    """
+def events_query(since=None, username=None, event=None):
+    """Events newest first, filtered by time, username (any case) and kind."""
     query = db.select(AuditEvent)
     if since is not None:
         query = query.where(AuditEvent.time >= since)
@@ -130,8 +127,17 @@ def find_events(since=None, username=None, event=None, limit=50, offset=0):
         query = query.where(db.func.lower(AuditEvent.username) == username.lower())
     if event:
         query = query.where(AuditEvent.event == event)
-    total = db.session.execute(db.select(db.func.count()).select_from(query.subquery())).scalar_one()
-    page = query.order_by(AuditEvent.time.desc(), AuditEvent.id.desc()).offset(offset)
+    return query.order_by(AuditEvent.time.desc(), AuditEvent.id.desc())
+
+
+def find_events(since=None, username=None, event=None, limit=None):
+    """The newest events (at most `limit`) as a list; see events_query."""
+    query = events_query(since, username, event)
     if limit is not None:
-        page = page.limit(limit)
-    return db.session.execute(page).scalars().all(), total
+        query = query.limit(limit)
+    return db.session.execute(query).scalars().all()
+
+
+def page_of_events(since=None, username=None, event=None, page=1, per_page=50):
+    """One page of events (a Flask-SQLAlchemy Pagination); see events_query."""
+    return database.paginate(events_query(since, username, event), page, per_page)

@@ -112,10 +112,13 @@ def create_demo_users_command():
     if db.session.execute(db.select(User.id).limit(1)).first() is not None:
         click.echo("Users exist already; no demo users created.")
         return
-    click.echo("Demo users (shown once; write them down):")
-    for role in ROLES:
-        password = secrets.token_urlsafe(15)
+    passwords = {role: secrets.token_urlsafe(15) for role in ROLES}
+    for role, password in passwords.items():
         service.create_user(f"demo-{role}", password, role, city="Lagos")
+    # Printed only now, as one block: each creation logs its audit line on
+    # stderr, which would otherwise land between the passwords on a terminal.
+    click.echo("Demo users (shown once; write them down):")
+    for role, password in passwords.items():
         click.echo(f"  demo-{role:<11} role={role:<11} password={password}")
 
 
@@ -137,7 +140,7 @@ def audit_command(since, username, as_json):
         moment = parse_since(since) if since else None
     except ValueError as error:
         fail(str(error))
-    events, _ = find_events(since=moment, username=username, limit=None)
+    events = find_events(since=moment, username=username)
     if as_json:
         click.echo(json.dumps([event.to_dict() for event in events], indent=2))
         return

@@ -1,4 +1,4 @@
-"""Database engine tuning that must hold for every connection.
+"""The database connection of a request, and tuning that must hold for every connection.
 
 Both databases run in autocommit mode (`isolation_level="AUTOCOMMIT"`, set in
 config.engine_options): each statement is a transaction of its own, committed
@@ -7,19 +7,16 @@ inside the one call that runs it.
 - SQLite has a single write lock. In its default mode a write keeps that lock
   until the later commit(), and between the two calls the thread must get
   the GIL back, waiting behind every other busy thread while every other
-  writer waits behind it. Under load that convoy held refreshes to ~140/s on
-  2 processes x 6 threads; in autocommit the lock lives only inside SQLite
-  and the same setup does ~850/s.
+  writer waits behind it. Under load that convoy cut refreshes several
+  times over; in autocommit the lock lives only inside SQLite.
 - On PostgreSQL it saves the BEGIN, COMMIT and ROLLBACK round trips around
-  every request: ~1,000 -> ~1,250 `me`/s and ~500 -> ~620 refreshes/s
-  (docs/performance.md).
+  every request (docs/performance.md has both measurements).
 
-It costs nothing we rely on: every write path commits each write on its own
+The sign-in paths need nothing more: each of their writes is one statement
 (rotation is one compare-and-set UPDATE, an audit event one INSERT, ending
-sessions one UPDATE), and races are settled by those single statements, not
-by transactions. One rule follows for SQLite: a write must not return rows
-(no RETURNING). It keeps the lock until Python has fetched them, which is
-the same convoy again (refreshes fell to ~120/s).
+sessions one UPDATE), and races are settled by those single statements. One
+rule follows for SQLite: a write must not return rows (no RETURNING). It
+keeps the lock until Python has fetched them, which is the same convoy again.
 
 Each request takes one connection from the pool and the ORM session runs on
 it (`connection`, `RequestSession`), so prepared Core statements can run on
@@ -59,8 +56,8 @@ def connection():
     the first. The statements every request runs (the refresh's UPDATE,
     sign-in's session rows, audit rows) are prepared Core statements
     executed on it directly: through the ORM session they paid for the
-    session's life cycle too, ~100 µs a request, as much as the statements
-    themselves (docs/performance.md). Handed back by `release_connection`.
+    session's life cycle too, as much as the statements themselves
+    (docs/performance.md). Handed back by `release_connection`.
     """
     if "db_connection" not in g:
         g.db_connection = current_app.extensions["sqlalchemy"].engine.connect()
@@ -80,3 +77,13 @@ class RequestSession(Session):
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
         return bind if bind is not None else connection()
+
+
+def paginate(query, page, per_page):
+    """Flask-SQLAlchemy's pagination of `query`; a page past the end is the last page."""
+    db = current_app.extensions["sqlalchemy"]
+    pagination = db.paginate(query, page=page, per_page=per_page, error_out=False)
+    if pagination.page > 1 and pagination.page > pagination.pages:
+        pagination = db.paginate(query, page=max(pagination.pages, 1), per_page=per_page,
+                                 error_out=False)
+    return pagination

@@ -21,11 +21,14 @@ def token_locations():
 
 def login_required(view=None, *, fresh=False):
     """401 (or the sign-in page) unless a valid access token is present."""
-    return roles_required(fresh=fresh)(view) if view else roles_required(fresh=fresh)
+    return roles_accepted(fresh=fresh)(view) if view else roles_accepted(fresh=fresh)
 
 
-def roles_required(*roles, fresh=False):
+def roles_accepted(*roles, fresh=False):
     """Allow only signed-in users whose role is one of `roles` (any, if none).
+
+    Named as in Flask-Security-Too, where `roles_accepted` means any of the
+    roles and `roles_required` all of them; a user here has exactly one.
 
     Not signed in: 401. Wrong role: 403. `fresh`: the sign-in must be recent.
     """

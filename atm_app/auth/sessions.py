@@ -88,7 +88,7 @@ def refresh_session(refresh_claims):
 
     No RETURNING: on SQLite a statement that returns rows keeps the write
     lock until Python has fetched them, across a wait for the GIL, and every
-    other writer queues behind it (refreshes fell from ~1,000/s to ~120/s).
+    other writer queues behind it (docs/performance.md).
     """
     session_id, jti, csrf = refresh_claims["sid"], refresh_claims["jti"], refresh_claims.get("csrf")
     rotating = current_app.config["REFRESH_ROTATION"]
@@ -127,8 +127,8 @@ def refresh_token_owner(refresh_claims):
     """The user a verified refresh token names, with its `id` and `username`.
 
     Refresh tokens carry the username (it never changes), so the busiest
-    write path reads no user row: one statement fewer per refresh, ~7 % of
-    its CPU (docs/performance.md). Tokens minted before they carried it are
+    write path reads no user row: one statement fewer per refresh
+    (docs/performance.md). Tokens minted before they carried it are
     read by primary key; None when that user is gone.
     """
     username = refresh_claims.get("username")
@@ -256,6 +256,19 @@ def count_live_sessions(user):
     return db.session.execute(
         db.select(db.func.count()).select_from(AuthSession).where(live_sessions_of(user))
     ).scalar_one()
+
+
+def users_with_live_sessions(user_ids):
+    """The ids among `user_ids` that have a live session now."""
+    if not user_ids:
+        return set()
+    return set(db.session.execute(
+        db.select(AuthSession.user_id).distinct().where(
+            AuthSession.user_id.in_(user_ids),
+            AuthSession.ended_at.is_(None),
+            AuthSession.expires_at > utcnow(),
+        )
+    ).scalars())
 
 
 def purge_sessions():

@@ -2,7 +2,7 @@
 from flask import jsonify
 from flask_jwt_extended import current_user
 
-from ..auth.roles import roles_required
+from ..auth.roles import roles_accepted
 from ..errors import ApiError
 from ..extensions import db
 from ..models import User
@@ -30,14 +30,14 @@ def check_fields(data, allowed, required=()):
 
 
 @bp.get("/users/")
-@roles_required("host")
+@roles_accepted("host")
 def list_users():
     """Every user, with its status."""
     return jsonify(users=[user.to_dict(with_status=True) for user in service.list_users()])
 
 
 @bp.post("/users/")
-@roles_required("host", fresh=True)
+@roles_accepted("host", fresh=True)
 def create_user():
     """Create a user."""
     data = json_object()
@@ -51,7 +51,7 @@ def create_user():
 
 
 @bp.patch("/users/<int:user_id>/")
-@roles_required("host", fresh=True)
+@roles_accepted("host", fresh=True)
 def update_user(user_id):
     """Change a user's role, city, status or password."""
     data = json_object()
@@ -67,7 +67,7 @@ def update_user(user_id):
 
 
 @bp.get("/technicians/")
-@roles_required("supervisor", "host")
+@roles_accepted("supervisor", "host")
 def list_technicians():
     """Technicians: a supervisor sees its own city's, a host sees all."""
     city = current_user.city if current_user.role == "supervisor" else None

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit
 from ..auth.passwords import hash_password, password_problems
 from ..auth.sessions import end_user_sessions
+from ..database import paginate
 from ..extensions import db
 from ..models import ROLES, User
 
@@ -95,23 +96,30 @@ def set_password(user, password, keep_session_id=None):
 
 
 def update_user(user, changes):
-    """Apply `role`, `city`, `is_active` and `password` changes the host asked for.
+    """Apply the host's `role`, `city`, `is_active` and `password` changes.
 
-    A new role, a new password or deactivation ends all of the user's sessions.
+    Every change is checked first (`check_changes`); only then is anything
+    written (`apply_changes`). A new role, a new password or deactivation
+    ends all of the user's sessions.
     """
+    city = check_changes(user, changes)
+    apply_changes(user, changes, city)
+    return user
+
+
+def check_changes(user, changes):
+    """The user's city after `changes` (normalised); raises InvalidUser with every problem."""
     errors = {}
     if "role" in changes and check_role(changes["role"]):
         errors["role"] = check_role(changes["role"])
     if "is_active" in changes and not isinstance(changes["is_active"], bool):
         errors["is_active"] = ["Must be true or false."]
+    city = user.city
     if "city" in changes:
         try:
             city = normalise_city(changes["city"])
         except InvalidUser as error:
-            errors.update(error.errors)
-            city = user.city  # still judge a new password, against the current city
-    else:
-        city = user.city
+            errors.update(error.errors)  # a new password is still judged, against the current city
     if "password" in changes:
         problems = check_password(changes["password"], user.username, city)
         if problems:
@@ -119,7 +127,11 @@ def update_user(user, changes):
     errors.update(last_host_problems(user, changes))
     if errors:
         raise InvalidUser(errors)
+    return city
 
+
+def apply_changes(user, changes, city):
+    """Write checked changes, end the sessions they invalidate, record what changed."""
     ends_sessions = (
         ("role" in changes and changes["role"] != user.role)
         or "password" in changes
@@ -141,7 +153,6 @@ def update_user(user, changes):
         end_user_sessions(user, "user_changed")
     if described:
         audit.record("user_changed", user=user, detail="; ".join(described))
-    return user
 
 
 def last_host_problems(user, changes):
@@ -173,3 +184,29 @@ def list_users(role=None, city=None):
     if city is not None:
         query = query.where(User.city == city)
     return db.session.execute(query).scalars().all()
+
+
+def page_of_users(q="", role="", status="", page=1, per_page=20):
+    """One page of users (a Flask-SQLAlchemy Pagination), ordered by username.
+
+    `q` matches a username or city containing it, in any case; `role` and
+    `status` ("active", "inactive") filter when given.
+    """
+    query = db.select(User)
+    if q:
+        query = query.where(
+            User.username_key.contains(q.casefold(), autoescape=True)
+            | db.func.lower(User.city).contains(q.lower(), autoescape=True)
+        )
+    if role:
+        query = query.where(User.role == role)
+    if status:
+        query = query.where(User.is_active.is_(status == "active"))
+    return paginate(query.order_by(User.username_key), page, per_page)
+
+
+def active_users_by_role():
+    """How many active users each role has, as {role: count}."""
+    return dict(db.session.execute(
+        db.select(User.role, db.func.count()).where(User.is_active.is_(True)).group_by(User.role)
+    ).all())

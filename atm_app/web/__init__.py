@@ -2,12 +2,13 @@
 
 Pages authenticate with the httpOnly JWT cookies only (see docs/web.md):
 renewal.py keeps them fresh, guards.py decides who may see or post what,
-and the views live in routes.py (sign-in and out), dashboards.py,
+and the views live in sign_in.py (sign-in and out), dashboards.py,
 account.py (your password and sessions) and host.py (user management).
+Each module's templates sit in the folder of templates/ named after it.
 """
 from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
 # Imported for their side effect: each registers its views and hooks on bp.
-from . import account, dashboards, display, host, renewal, routes  # noqa: E402,F401
+from . import account, dashboards, display, host, paging, renewal, sign_in  # noqa: E402,F401

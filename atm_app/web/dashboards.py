@@ -3,10 +3,8 @@
 from flask import render_template
 from flask_jwt_extended import current_user, get_jwt
 
-from ..auth.sessions import count_live_sessions, live_sessions
-from ..extensions import db
-from ..models import AuthSession, User, utcnow
-from ..users.service import list_users
+from ..auth.sessions import count_live_sessions, live_sessions, users_with_live_sessions
+from ..users.service import active_users_by_role, list_users
 from . import bp
 from .forms import ChangePasswordForm
 from .guards import page
@@ -40,7 +38,7 @@ def render_dashboard(role, password_form=None, status=200):
     """The dashboard of `role` for the signed-in user, with an optional filled password form."""
     context = ROLE_CONTEXTS[role]()
     context.update(account_context(password_form))
-    return render_template(f"dashboard/{role}.html", **context), status
+    return render_template(f"dashboards/{role}.html", **context), status
 
 
 def account_context(password_form=None):
@@ -71,29 +69,13 @@ def supervisor_context():
     """The technicians of the supervisor's city, and which of them are signed in."""
     city = current_user.city
     technicians = list_users(role="technician", city=city) if city else []
-    signed_in_ids = users_signed_in([user.id for user in technicians])
+    signed_in_ids = users_with_live_sessions([user.id for user in technicians])
     return {"technicians": technicians, "signed_in_ids": signed_in_ids}
 
 
-def users_signed_in(user_ids):
-    """The ids among `user_ids` that have a live session now."""
-    if not user_ids:
-        return set()
-    return set(db.session.execute(
-        db.select(AuthSession.user_id).distinct().where(
-            AuthSession.user_id.in_(user_ids),
-            AuthSession.ended_at.is_(None),
-            AuthSession.expires_at > utcnow(),
-        )
-    ).scalars())
-
-
 def host_context():
-    """The user list with its filters, and a few counts."""
-    counts = dict(db.session.execute(
-        db.select(User.role, db.func.count()).where(User.is_active.is_(True)).group_by(User.role)
-    ).all())
-    return {**user_list_context(), "active_counts": counts}
+    """The user list with its filters, and how many active users each role has."""
+    return {**user_list_context(), "active_counts": active_users_by_role()}
 
 
 ROLE_CONTEXTS = {

@@ -13,7 +13,7 @@ from flask import render_template, request, url_for
 from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 
 from ..auth.login import authenticate
-from ..auth.roles import roles_required
+from ..auth.roles import roles_accepted
 from ..auth.tokens import mint_access_token
 from ..extensions import csrf
 from .cookies import page_state, use_tokens
@@ -27,14 +27,14 @@ NOT_CARRIED = SECRET_FIELDS | {"jwt_csrf_token", "csrf_token"}
 
 def page(*roles):
     """A page for signed-in users of `roles` (any role when none), read from the cookies."""
-    return roles_required(*roles)
+    return roles_accepted(*roles)
 
 
 def action(*roles):
     """A form post of a signed-in user: role check plus the JWT double-submit CSRF check."""
 
     def decorator(view):
-        guarded = roles_required(*roles)(view)
+        guarded = roles_accepted(*roles)(view)
         csrf.exempt(guarded)  # verify_jwt_in_request checks `jwt_csrf_token` instead
         return guarded
 
@@ -70,7 +70,7 @@ def confirm_password(password):
 
 def confirm_page(action_url, hidden, notice=None, error=None):
     """The page asking for the password again, re-posting `hidden` fields to `action_url`."""
-    return render_template("auth/confirm.html", action_url=action_url, hidden=hidden,
+    return render_template("sign_in/confirm.html", action_url=action_url, hidden=hidden,
                            notice=notice, error=error)
 
 

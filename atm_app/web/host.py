@@ -8,16 +8,16 @@ from datetime import timedelta
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_jwt_extended import current_user
 
-from ..audit import EVENTS, find_events
+from ..audit import EVENTS, find_events, page_of_events
 from ..auth.sessions import count_live_sessions
 from ..extensions import db
 from ..models import ROLES, User, utcnow
-from ..users.service import InvalidUser, create_user, update_user
+from ..users.service import InvalidUser, create_user, page_of_users, update_user
 from . import bp
 from .forms import ROLE_LABELS, NewUserForm, SetPasswordForm, UserDetailsForm, add_errors
 from .guards import action, fresh_page, fresh_required, page
 from .next_url import safe_next
-from .paging import Page, last_page, page_offset, requested_page
+from .paging import requested_page
 
 USERS_PER_PAGE = 20
 EVENTS_PER_PAGE = 50
@@ -50,17 +50,8 @@ def user_list_context():
     """The host's user list for the current `?q=&role=&status=&page=`."""
     filters = {"q": search_text("q"), "role": choice("role", ROLES),
                "status": choice("status", ("active", "inactive"))}
-    query = filtered_users(**filters)
-    count = db.select(db.func.count()).select_from(query.subquery())
-    total = db.session.execute(count).scalar_one()
-    number = min(requested_page(), last_page(total, USERS_PER_PAGE))
-    users = db.session.execute(
-        query.order_by(User.username_key)
-        .limit(USERS_PER_PAGE).offset(page_offset(number, USERS_PER_PAGE))
-    ).scalars().all()
-    link = page_link("web.dashboard_host", filters)
     return {
-        "users_page": Page(users, total, number, USERS_PER_PAGE, link),
+        "users_page": page_of_users(**filters, page=requested_page(), per_page=USERS_PER_PAGE),
         "filters": filters,
         "role_choices": [("", "Any role")] + [(role, ROLE_LABELS[role]) for role in ROLES],
         "status_choices": STATUS_CHOICES,
@@ -76,31 +67,6 @@ def choice(name, allowed):
     """The query argument `name` when it is one of `allowed`, else "" (no filter)."""
     value = request.args.get(name, "")
     return value if value in allowed else ""
-
-
-def page_link(endpoint, filters):
-    """A function giving the address of page n of `endpoint` with the same filters."""
-    kept = {name: value for name, value in filters.items() if value}
-
-    def link(number):
-        return url_for(endpoint, **kept, page=number)
-
-    return link
-
-
-def filtered_users(q, role, status):
-    """Users whose username or city contains `q`, of `role`, active or not."""
-    query = db.select(User)
-    if q:
-        query = query.where(
-            User.username_key.contains(q.casefold(), autoescape=True)
-            | db.func.lower(User.city).contains(q.lower(), autoescape=True)
-        )
-    if role:
-        query = query.where(User.role == role)
-    if status:
-        query = query.where(User.is_active.is_(status == "active"))
-    return query
 
 
 def user_or_404(user_id):
@@ -148,7 +114,7 @@ def host_user(user_id):
 def render_user_page(user, form=None, status=200):
     """The user page, with a filled details form when it was refused."""
     form = form or UserDetailsForm(formdata=None, role=user.role, city=user.city or "")
-    events, _ = find_events(username=user.username, limit=10)
+    events = find_events(username=user.username, limit=10)
     return render_template(
         "host/user.html", user=user, form=form, events=events,
         live_session_count=count_live_sessions(user), is_self=user.id == current_user.id,
@@ -262,20 +228,11 @@ def host_audit():
     filters = {"user": search_text("user"), "event": choice("event", EVENTS),
                "since": choice("since", SINCE_DELTAS)}
     since = utcnow() - SINCE_DELTAS[filters["since"]] if filters["since"] else None
-    query = {"since": since, "username": filters["user"] or None, "event": filters["event"] or None}
-
-    def fetch(number):
-        offset = page_offset(number, EVENTS_PER_PAGE)
-        return find_events(**query, limit=EVENTS_PER_PAGE, offset=offset)
-
-    number = requested_page()
-    events, total = fetch(number)
-    if number > last_page(total, EVENTS_PER_PAGE):  # past the end: show the last page
-        number = last_page(total, EVENTS_PER_PAGE)
-        events, total = fetch(number)
-    link = page_link("web.host_audit", filters)
+    events_page = page_of_events(since=since, username=filters["user"] or None,
+                                 event=filters["event"] or None, page=requested_page(),
+                                 per_page=EVENTS_PER_PAGE)
     return render_template(
-        "host/audit.html", events_page=Page(events, total, number, EVENTS_PER_PAGE, link),
-        filters=filters, event_choices=[("", "Any event")] + [(e, event_label(e)) for e in EVENTS],
+        "host/audit.html", events_page=events_page, filters=filters,
+        event_choices=[("", "Any event")] + [(e, event_label(e)) for e in EVENTS],
         since_choices=SINCE_CHOICES,
     )

@@ -2,7 +2,7 @@
 
 The pages keep their flash messages and the sign-in form's CSRF token in it.
 The JSON API never reads or writes it (tokens travel in headers or the JWT
-cookies), and opening it costs every API request about 4 % of its CPU
+cookies), and opening it costs every API request CPU for nothing
 (docs/performance.md), so under /api/ the session is Flask's empty
 NullSession, which refuses writes.
 """
