@@ -3,16 +3,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-requirements
+DEV_STAMP := $(VENV)/.installed-requirements-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test .venv test-deps bench clean
 
-# The virtualenv with requirements.txt installed; redone when requirements change.
+# The virtualenv with requirements.txt (what the app needs to run) installed;
+# redone when it changes.
 # On x86-64, Argon2 is then rebuilt from source for this machine's CPU
 # (-march=native, as Argon2's own Makefile builds it, so its AVX2 code runs).
-# PyPI's wheel is built for any x86-64 CPU and is ~1.6x slower per hash
-# here; the hashes are the same (docs/performance.md). Build the venv where
+# PyPI's wheel is built for any x86-64 CPU and hashes more slowly; the
+# hashes are the same (docs/performance.md). Build the venv where
 # it runs; never copy it to another machine.
 # --no-cache-dir: pip's wheel cache could hand back a build made with other flags.
 $(STAMP): requirements.txt
@@ -26,6 +28,11 @@ $(STAMP): requirements.txt
 	touch $@
 
 .venv: $(STAMP)
+
+# The test tools on top (requirements-dev.txt).
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
 
 run: $(STAMP)
 	$(BIN)/flask --app wsgi db upgrade
@@ -43,10 +50,10 @@ test-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: $(STAMP) test-deps
+test: $(DEV_STAMP) test-deps
 	$(BIN)/python -m pytest
 
-# The load benchmark beside the old backend (docs/performance.md); ~30 minutes.
+# The load benchmark beside the old backend (docs/performance.md); about half an hour.
 bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { \
 	  echo "Installing Debian's wrk for the benchmark..."; \

@@ -105,7 +105,7 @@ def register_commands(app):
     from .cli import register_commands as register
 
     register(app)
-    # Alembic, under Flask-Migrate, costs each serving process ~11 MB and is
+    # Alembic, under Flask-Migrate, costs each serving process memory and is
     # only ever used by `flask db ...`, which loads the app inside its click
     # command; waitress and serve.py never do (docs/performance.md).
     if click.get_current_context(silent=True) is not None:

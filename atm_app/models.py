@@ -154,7 +154,7 @@ class AuditEvent(db.Model):
 # that accepts the refresh token (sessions.use_of_refresh_token, the only
 # statement that sets last_used_at): the rotation and its audit row commit
 # together or not at all, and the busiest write path runs one statement, not
-# two (refreshes at 300 clients: about +6 %, docs/performance.md). Every
+# two (docs/performance.md). Every
 # other event is written by audit.record. Migration 0002 creates the same;
 # a later migration that rebuilds auth_sessions on SQLite (a batch copy)
 # drops the trigger with the old table and must create it again.

@@ -226,3 +226,26 @@ def test_demo_users_are_never_created_in_production(app_for):
     assert result.exit_code == 0
     assert "password=" not in result.output
     assert users_of(prod) == []
+
+
+def test_first_run_prints_the_demo_passwords_as_one_block_on_a_terminal(tmp_path):
+    """As `make run` shows them: stdout and stderr on one terminal, log lines beside."""
+    import subprocess
+    import sys
+
+    from live_server import PROJECT_DIR
+
+    # Unbuffered, as on a terminal (line by line): a pipe would hold stdout back to the end.
+    env = {"PATH": "/usr/bin:/bin", "ATM_ENV": "development", "PYTHONUNBUFFERED": "1",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'first-run.sqlite3'}"}
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    subprocess.run([*flask, "db", "upgrade"], cwd=PROJECT_DIR, env=env, check=True,
+                   capture_output=True)
+    shown = subprocess.run([*flask, "create-demo-users"], cwd=PROJECT_DIR, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           check=True).stdout.splitlines()
+    start = shown.index("Demo users (shown once; write them down):")
+    block = shown[start + 1:start + 4]
+    assert [line.split()[0] for line in block] == ["demo-host", "demo-technician",
+                                                   "demo-supervisor"]
+    assert all("password=" in line for line in block)

@@ -12,8 +12,8 @@ storage (memory, or Redis when `REDIS_URL` is set, so every app process sees
 the same counts) and its moving-window strategy: "5 per 15 minutes" means at
 most 5 failures in any 15-minute span, with no burst at a window boundary.
 Flask-Limiter itself is not used: it adds its route checks to every request
-(~80 us each, 12 % of a `me` call, docs/performance.md), and there are no
-route limits here, only these counts of failures.
+(a cost docs/performance.md measures), and there are no route limits here,
+only these counts of failures.
 """
 import hashlib
 import logging

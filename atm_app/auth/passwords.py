@@ -50,10 +50,11 @@ def hashing_threads():
 def bounded(work, *args):
     """Run one Argon2id computation on a hashing thread and wait for its result.
 
-    Each hash takes 19 MiB and a core for ~20 ms: with 1,000 sign-ins at once,
-    more hashes than cores only thrash, and glibc would keep 19 MiB in the
-    malloc arena of every request thread that ever hashed. A few dedicated
-    threads bound both; the other requests queue here, in arrival order.
+    Each hash takes `ARGON2_MEMORY_KIB` of memory and a whole core for a
+    while: with many sign-ins at once, more hashes than cores only thrash,
+    and glibc would keep that memory in the malloc arena of every request
+    thread that ever hashed. A few dedicated threads bound both; the other
+    requests queue here, in arrival order.
     """
     return hashing_threads().submit(work, *args).result()
 
@@ -95,8 +96,8 @@ def password_problems(password, username="", city=None):
         return [f"Use at least {MIN_LENGTH} characters."]
     if len(password) > MAX_LENGTH:
         return [f"Use at most {MAX_LENGTH} characters."]
-    # Imported here: its word lists cost ~12 MB in every serving process,
-    # and only password changes need them.
+    # Imported here: its word lists are large, every serving process would
+    # hold them, and only password changes need them.
     from zxcvbn import zxcvbn
 
     user_inputs = [value for value in (username, city) if value]
