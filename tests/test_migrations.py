@@ -132,3 +132,18 @@ def test_a_refresh_on_the_migrated_database_writes_its_audit_row(database, reque
             "SELECT username, ip, user_agent FROM audit_events WHERE event = 'refresh'")).all()
         db.engine.dispose()
     assert [tuple(row) for row in rows] == [("alice", "127.0.0.1", "script/1.0")]
+
+
+def test_downgrading_the_fleet_keeps_the_refresh_audit_trigger(sqlite_url):
+    upgrade(sqlite_url)
+    result = flask_cli(sqlite_url, "db", "downgrade", "0002_refresh_audit_trigger")
+    assert result.returncode == 0, result.stderr
+    engine = sa.create_engine(sqlite_url)
+    try:
+        with engine.connect() as connection:
+            triggers = connection.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars().all()
+    finally:
+        engine.dispose()
+    assert triggers == ["audit_refresh"]
+    assert not {"atms", "tickets", "ticket_events", "idempotency_keys"} & table_names(sqlite_url)

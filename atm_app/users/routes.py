@@ -5,14 +5,11 @@ from flask_jwt_extended import current_user
 from ..auth.roles import roles_accepted
 from ..errors import ApiError
 from ..extensions import db
-from ..models import User
+from ..models import MAX_ROW_ID, User
 from ..validation import json_object
 from . import bp, service
 
 UNKNOWN_FIELD = ["Unknown field."]
-# The largest id the users.id INTEGER column holds; comparing a larger one is
-# an error on PostgreSQL (out of range) and on SQLite past 64 bits (overflow).
-MAX_ROW_ID = 2**31 - 1
 
 
 def refused(error):

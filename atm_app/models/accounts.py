@@ -1,22 +1,14 @@
-"""Database models: users, their sign-in sessions, and the audit trail."""
+"""Account models: users, their sign-in sessions, and the audit trail."""
 import uuid
-from datetime import datetime, timezone
 
 from sqlalchemy import DDL, CheckConstraint, Index, event
+from sqlalchemy.orm import validates
 
-from .extensions import db
+from ..extensions import db
+from . import base
+from .base import isoformat, utcnow
 
 ROLES = ("host", "technician", "supervisor")
-
-
-def utcnow():
-    """The current time in UTC, naive, as stored in every DateTime column."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def isoformat(moment):
-    """A stored UTC time as ISO 8601 with a `Z`, or None."""
-    return None if moment is None else moment.replace(microsecond=0).isoformat() + "Z"
 
 
 def new_session_id():
@@ -40,6 +32,8 @@ class User(db.Model):
     username_key = db.Column(db.String(150), nullable=False, unique=True)
     role = db.Column(db.String(20), nullable=False)
     city = db.Column(db.String(100), nullable=True)
+    # The city as comparisons use it (base.city_key), kept in step with `city`.
+    city_key = db.Column(db.String(100), nullable=True, index=True)
     is_active = db.Column(db.Boolean, nullable=False, default=True)
     password_hash = db.Column(db.String(255), nullable=False)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
@@ -52,6 +46,12 @@ class User(db.Model):
     def __init__(self, username, role, city=None, **kwargs):
         super().__init__(username=username, username_key=username_key(username),
                          role=role, city=city or None, **kwargs)
+
+    @validates("city")
+    def keep_city_key(self, _, city):
+        """Every write of `city` also writes `city_key`."""
+        self.city_key = base.city_key(city)
+        return city
 
     @classmethod
     def find_by_username(cls, username):
@@ -124,7 +124,8 @@ class AuthSession(db.Model):
 
 
 class AuditEvent(db.Model):
-    """One authentication event. Never holds a password, hash or token."""
+    """One audited event: sign-in, accounts, the fleet and tickets. Never holds a password,
+    hash or token."""
 
     __tablename__ = "audit_events"
 
