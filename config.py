@@ -18,6 +18,7 @@ DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
 DEV_JWT_SECRET_KEY = "dev-only-jwt-secret-key-do-not-use-in-production"
 KNOWN_DEFAULT_SECRETS = {DEV_SECRET_KEY, DEV_JWT_SECRET_KEY, "", "changeme", "secret"}
 MIN_SECRET_BYTES = 32
+PRIORITIES = ("critical", "high", "normal", "low")  # as atm_app.models.PRIORITIES
 
 
 def env_int(name, default):
@@ -35,6 +36,22 @@ def env_bool(name, default):
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_minutes_per_priority(name, default):
+    """Minutes per ticket priority, "critical=60,high=240,normal=480,low=1440" (decimals allowed)."""
+    text = os.environ.get(name, default)
+    minutes = {}
+    for item in text.split(","):
+        priority, _, value = item.partition("=")
+        try:
+            minutes[priority.strip()] = float(value)
+        except ValueError:
+            raise RuntimeError(f"{name}: {item.strip()!r} is not priority=minutes.") from None
+    if set(minutes) != set(PRIORITIES) or min(minutes.values()) <= 0:
+        raise RuntimeError(f"{name} must give every priority ({', '.join(PRIORITIES)}) "
+                           f"a positive number of minutes, not {text!r}.")
+    return minutes
 
 
 def env_list(name):
@@ -73,8 +90,11 @@ class Config:
     ARGON2_MEMORY_KIB = 19456
     ARGON2_PARALLELISM = 1
 
-    # Bodies are small JSON objects or forms; anything larger is refused (413).
-    MAX_CONTENT_LENGTH = 16 * 1024
+    # Bodies are small JSON objects or forms (a ticket's description, at most
+    # 5,000 characters, is the largest); anything larger is refused (413).
+    # The fleet's CSV upload raises it for its own page (IMPORT_MAX_BYTES).
+    MAX_CONTENT_LENGTH = 64 * 1024
+    IMPORT_MAX_BYTES = 5 * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -114,6 +134,12 @@ class Config:
             LIMIT_USER=os.environ.get("LIMIT_USER", "20 per hour"),
             LIMIT_ADDRESS=os.environ.get("LIMIT_ADDRESS", "30 per 5 minutes"),
             TRUSTED_PROXY_COUNT=env_int("TRUSTED_PROXY_COUNT", 0),
+            # Service levels: minutes from a ticket's creation to its first
+            # start (response) and to its resolution (restore), per priority.
+            SLA_RESPONSE_MINUTES=env_minutes_per_priority(
+                "SLA_RESPONSE_MINUTES", "critical=60,high=240,normal=480,low=1440"),
+            SLA_RESTORE_MINUTES=env_minutes_per_priority(
+                "SLA_RESTORE_MINUTES", "critical=240,high=480,normal=1440,low=4320"),
         )
         cls.check(settings)
         return settings

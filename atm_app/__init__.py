@@ -2,7 +2,8 @@
 
 `create_app` only wires; every piece lives in its own module:
 auth/ (JSON sign-in, tokens, sessions, roles), users/ (user management),
-web/ (pages), cli.py (operator commands), errors.py, audit.py.
+maintenance/ (the fleet, tickets and figures), web/ (pages), models/,
+cli.py (operator commands), errors.py, audit.py.
 """
 import logging
 import sys
@@ -80,16 +81,18 @@ def register_extensions(app):
 
 def register_blueprints(app):
     """Mount the API, the pages and the health check."""
-    from . import auth, health, openapi, users, web
+    from . import auth, health, maintenance, openapi, users, web
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(users.bp)
+    app.register_blueprint(maintenance.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(web.bp)
     # The JSON API authenticates with bearer tokens only: no CSRF to check there.
     csrf.exempt(auth.bp)
     csrf.exempt(users.bp)
+    csrf.exempt(maintenance.bp)
     csrf.exempt(openapi.bp)
 
 

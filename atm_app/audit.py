@@ -1,4 +1,5 @@
-"""The audit trail: every authentication event, in the database and the app log.
+"""The audit trail: every authentication event and every change to the fleet and
+its tickets, in the database and the app log.
 
 Callers pass names and ids only; nothing here ever sees a password or token.
 One event is written elsewhere: a refresh's row comes from the database
@@ -30,6 +31,17 @@ EVENTS = (
     "user_created",
     "user_changed",
     "password_changed",
+    "atm_created",
+    "atm_changed",
+    "ticket_created",
+    "ticket_changed",
+    "ticket_assigned",
+    "ticket_started",
+    "ticket_held",
+    "ticket_resolved",
+    "ticket_closed",
+    "ticket_reopened",
+    "ticket_cancelled",
 )
 
 
@@ -54,9 +66,20 @@ def record(event, user=None, username=None, detail=None):
     are committed by the caller, before: an event never stands before what
     it records.
     """
+    log_values(store(event, user, username, detail))
+
+
+def store(event, user=None, username=None, detail=None):
+    """Write one event's row and return its values, without logging it yet.
+
+    Inside `database.transaction()` the row commits with the change it
+    records, or not at all; the caller logs the values (`log_values`) once
+    the transaction has committed, so the log never tells of a change that
+    was rolled back.
+    """
     values = event_values(event, user, username, detail, utcnow())
     database.connection().execute(INSERT_EVENT, values)
-    log_values(values)
+    return values
 
 
 def log_stored_event(event, user, time):

@@ -14,6 +14,8 @@ from flask.cli import with_appcontext
 from .audit import find_events, parse_since
 from .auth.sessions import purge_sessions
 from .extensions import db
+from .maintenance.cli import COMMANDS as FLEET_COMMANDS
+from .maintenance.tickets import purge_idempotency_keys
 from .models import ROLES, User
 from .users import service
 
@@ -125,8 +127,10 @@ def create_demo_users_command():
 @click.command("purge-tokens")
 @with_appcontext
 def purge_tokens_command():
-    """Delete ended and expired sessions (their tokens are refused anyway); print how many."""
-    click.echo(f"Purged {purge_sessions()} ended or expired sessions.")
+    """Delete ended and expired sessions (their tokens are refused anyway) and idempotency
+    keys past their 24 hours; print how many."""
+    sessions, keys = purge_sessions(), purge_idempotency_keys()
+    click.echo(f"Purged {sessions} ended or expired sessions and {keys} expired idempotency keys.")
 
 
 @click.command("audit")
@@ -173,6 +177,6 @@ COMMANDS = (
 
 
 def register_commands(app):
-    """Attach the operator commands to the Flask CLI."""
-    for command in COMMANDS:
+    """Attach the operator commands (these and the fleet's) to the Flask CLI."""
+    for command in COMMANDS + FLEET_COMMANDS:
         app.cli.add_command(command)

@@ -18,10 +18,16 @@ sessions one UPDATE), and races are settled by those single statements. One
 rule follows for SQLite: a write must not return rows (no RETURNING). It
 keeps the lock until Python has fetched them, which is the same convoy again.
 
+A change that writes several rows (a ticket, its event, its audit row) runs
+inside `transaction()`, which opens a real transaction on the connection
+and commits every row together, or none.
+
 Each request takes one connection from the pool and the ORM session runs on
 it (`connection`, `RequestSession`), so prepared Core statements can run on
 it directly and no request holds two.
 """
+from contextlib import contextmanager
+
 from flask import current_app, g
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event
@@ -70,6 +76,31 @@ def release_connection(exception=None):
     if held is not None:
         current_app.extensions["sqlalchemy"].session.remove()
         held.close()
+
+
+@contextmanager
+def transaction():
+    """Everything written inside commits together, or nothing does.
+
+    The connection's driver runs in autocommit, so the transaction is opened
+    and ended with SQL, the way SQLAlchemy's own recipe for SQLite does.
+    SQLite's BEGIN IMMEDIATE takes the write lock at once: reads inside see
+    no other writer, and a late upgrade to a write can never fail. Inside,
+    the ORM may add and flush, never commit (a commit would end this
+    transaction early); Core statements run on `connection()` as usual.
+    """
+    connection_ = connection()
+    connection_.exec_driver_sql(
+        "BEGIN IMMEDIATE" if connection_.dialect.name == "sqlite" else "BEGIN")
+    session = current_app.extensions["sqlalchemy"].session
+    try:
+        yield connection_
+    except BaseException:
+        connection_.exec_driver_sql("ROLLBACK")
+        session.rollback()  # the ORM forgets what it flushed
+        raise
+    connection_.exec_driver_sql("COMMIT")
+    session.commit()  # the ORM's objects now match what was committed (and reload)
 
 
 class RequestSession(Session):

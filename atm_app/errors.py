@@ -17,6 +17,7 @@ DEFAULT_DETAILS = {
     404: "Not found.",
     405: "Method not allowed.",
     409: "This conflicts with an existing resource.",
+    412: "The resource changed since you read it.",
     413: "The request body is too large.",
     415: "Send the body as JSON (Content-Type: application/json).",
     429: "Too many attempts. Try again later.",
@@ -25,8 +26,13 @@ DEFAULT_DETAILS = {
 }
 
 
-class ApiError(Exception):
-    """An error a view raises to answer with the JSON envelope."""
+class Refused(Exception):
+    """A request the rules refuse: an HTTP status, one sentence, and per-field errors.
+
+    Services raise it; under /api/ it is answered with the JSON envelope,
+    and a page either catches it to show the sentence beside its form or
+    lets it become the error page of its status.
+    """
 
     def __init__(self, status, detail=None, errors=None, headers=None):
         super().__init__(detail)
@@ -34,6 +40,10 @@ class ApiError(Exception):
         self.detail = detail or DEFAULT_DETAILS.get(status, "Error.")
         self.errors = errors
         self.headers = headers or {}
+
+
+class ApiError(Refused):
+    """A refusal raised by an API view itself."""
 
 
 def error_response(status, detail=None, errors=None, headers=None):
@@ -60,9 +70,11 @@ def is_api_request():
     return request.path == "/api" or request.path.startswith("/api/")
 
 
-def handle_api_error(error):
-    """An `ApiError` raised by a view."""
-    return error_response(error.status, error.detail, error.errors, error.headers)
+def handle_refused(error):
+    """A `Refused` (or `ApiError`) that reached Flask: JSON under /api/, an error page elsewhere."""
+    if is_api_request():
+        return error_response(error.status, error.detail, error.errors, error.headers)
+    return render_error_page(error.status, error.detail, error.headers)
 
 
 def slash_variant_error(error):
@@ -109,6 +121,6 @@ def render_error_page(status, detail, headers=None):
 
 def register_error_handlers(app):
     """Route every error through this module."""
-    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(Refused, handle_refused)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected_error)

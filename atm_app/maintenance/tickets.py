@@ -1,0 +1,365 @@
+"""Tickets: raising them, editing them, notes, lists, and the one way a change is written.
+
+Every change to a ticket goes through `commit_change`: a compare-and-set
+UPDATE on `version`, the timeline event and the audit row, in one
+transaction. What each action changes is decided in actions.py.
+"""
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, tuple_
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit
+from ..database import connection, transaction
+from ..errors import Refused
+from ..extensions import db
+from ..models import (
+    MAX_ROW_ID,
+    UNRESOLVED,
+    Atm,
+    IdempotencyKey,
+    Ticket,
+    TicketEvent,
+    city_key,
+    utcnow,
+)
+from . import cursors, sla
+from .visibility import atms_visible_to, tickets_visible_to
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+NO_SUCH_TICKET = "No ticket with that id."
+FINISHED = ("closed", "cancelled")
+
+
+class StaleTicket(Exception):
+    """The ticket changed between reading it and writing the change."""
+
+
+def visible_ticket(user, ticket_id):
+    """The ticket `ticket_id` if `user` may see it, read afresh; else 404."""
+    ticket = None
+    if 0 < ticket_id <= MAX_ROW_ID:
+        ticket = db.session.execute(
+            db.select(Ticket).where(Ticket.id == ticket_id, tickets_visible_to(user))
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+    if ticket is None:
+        raise Refused(404, NO_SUCH_TICKET)
+    return ticket
+
+
+def check_version(ticket, if_match):
+    """412 when `If-Match` (werkzeug's ETags, possibly empty) names another version."""
+    if if_match and not if_match.contains(str(ticket.version)) and not if_match.star_tag:
+        raise Refused(412, f"The ticket changed since you read it: it is at version "
+                           f"{ticket.version} now.")
+
+
+def commit_change(actor, ticket, values, event_action, detail, audit_event, guarded):
+    """Write `values` to `ticket` with its timeline event and audit row, all or nothing.
+
+    The UPDATE applies only while the ticket still has the version it was
+    read at, so of several simultaneous changes exactly one wins; a loser
+    gets 412 when it sent If-Match (`guarded`), else 409. Returns the
+    ticket as it is now.
+    """
+    from_status = ticket.status
+    now = utcnow()
+    try:
+        with transaction():
+            changed = connection().execute(
+                db.update(Ticket)
+                .where(Ticket.id == ticket.id, Ticket.version == ticket.version)
+                .values(**values, version=Ticket.version + 1)
+            ).rowcount
+            if changed != 1:
+                raise StaleTicket()
+            write_event(ticket.id, actor, event_action, from_status,
+                        values.get("status", from_status), detail, now)
+            logged = audit.store(audit_event, user=actor, detail=f"ticket {ticket.id}: {detail}")
+    except StaleTicket:
+        current = visible_ticket(actor, ticket.id)
+        if guarded:
+            raise Refused(412, f"The ticket changed since you read it: it is at version "
+                               f"{current.version} now.") from None
+        raise Refused(409, f"The ticket changed meanwhile; it is {current.status} now.") from None
+    audit.log_values(logged)
+    return db.session.get(Ticket, ticket.id, populate_existing=True)
+
+
+def write_event(ticket_id, actor, action, from_status, to_status, detail, now):
+    """One timeline line, on the transaction's connection."""
+    connection().execute(db.insert(TicketEvent).values(
+        ticket_id=ticket_id, time=now, actor_id=actor.id if actor is not None else None,
+        action=action, from_status=from_status, to_status=to_status, detail=detail))
+
+
+# --- raising a ticket ---------------------------------------------------------
+
+def atm_for_new_ticket(user, fields):
+    """The active ATM the new ticket is for, named by `atm_id` or `terminal_id`; else 400."""
+    conditions = [atms_visible_to(user)]
+    field = "atm_id" if "atm_id" in fields else "terminal_id"
+    if "atm_id" in fields:
+        conditions.append(Atm.id == fields["atm_id"])
+    if "terminal_id" in fields:
+        conditions.append(Atm.terminal_key == fields["terminal_id"].casefold())
+    atm = db.session.execute(db.select(Atm).where(*conditions)).scalar_one_or_none()
+    if atm is None:
+        raise Refused(400, "Some fields are missing or invalid.",
+                      {field: ["No ATM you can see has this id."]})
+    if not atm.is_active:
+        raise Refused(400, "Some fields are missing or invalid.",
+                      {field: ["This ATM is decommissioned."]})
+    return atm
+
+
+def create_ticket(user, fields, idempotency_key=None):
+    """Raise a ticket (`open`, unassigned); returns it.
+
+    With an idempotency key, the same key from the same user within
+    IDEMPOTENCY_WINDOW answers with the ticket the first call created.
+    """
+    if idempotency_key is not None:
+        earlier = ticket_of_key(user, idempotency_key)
+        if earlier is not None:
+            return earlier
+    atm = atm_for_new_ticket(user, fields)
+    try:
+        ticket, logged = insert_ticket(user, atm, fields, idempotency_key)
+    except IntegrityError:
+        # A simultaneous call won: the same key, or this ATM's one unresolved preventive ticket.
+        earlier = ticket_of_key(user, idempotency_key) if idempotency_key else None
+        if earlier is not None:
+            return earlier
+        if fields.get("kind") == "preventive":
+            refuse_second_preventive(atm)
+        raise
+    audit.log_values(logged)
+    return ticket
+
+
+def insert_ticket(user, atm, fields, idempotency_key=None):
+    """Write a new ticket, its `created` event and its audit row in one transaction.
+
+    `user` None: the system raised it (plan-preventive); it has no reporter.
+    """
+    now = utcnow()
+    kind = fields.get("kind", "fault")
+    priority = fields.get("priority", "normal")
+    ticket = Ticket(
+        atm_id=atm.id, city=atm.city, kind=kind, priority=priority, title=fields["title"],
+        description=fields.get("description") or None,
+        out_of_service=fields.get("out_of_service", False), status="open",
+        reported_by_id=user.id if user is not None else None, created_at=now,
+        **sla.due_times(now, priority),
+    )
+    with transaction():
+        if kind == "preventive":
+            refuse_second_preventive(atm)
+        db.session.add(ticket)
+        db.session.flush()
+        write_event(ticket.id, user, "created", None, "open", ticket.title, now)
+        logged = audit.store("ticket_created", user=user,
+                             username=None if user else "plan-preventive",
+                             detail=f"ticket {ticket.id}: {kind}, {priority}, on {atm.terminal_id}")
+        if idempotency_key is not None:
+            forget_expired_key(user, idempotency_key, now)
+            db.session.add(IdempotencyKey(user_id=user.id, key=idempotency_key,
+                                          ticket_id=ticket.id, created_at=now))
+            db.session.flush()
+    return ticket, logged
+
+
+def refuse_second_preventive(atm):
+    """409 when this ATM has an unresolved preventive ticket already (one at a time)."""
+    existing = db.session.execute(
+        db.select(Ticket.id).where(Ticket.atm_id == atm.id, Ticket.kind == "preventive",
+                                   Ticket.status.in_(UNRESOLVED))
+    ).scalar()
+    if existing is not None:
+        raise Refused(409, f"ATM {atm.terminal_id} already has an unresolved preventive "
+                           f"ticket (#{existing}).")
+
+
+def ticket_of_key(user, key):
+    """The ticket this user created with this idempotency key within the window, or None."""
+    row = db.session.execute(
+        db.select(IdempotencyKey.ticket_id).where(
+            IdempotencyKey.user_id == user.id, IdempotencyKey.key == key,
+            IdempotencyKey.created_at > utcnow() - IDEMPOTENCY_WINDOW)
+    ).scalar()
+    return db.session.get(Ticket, row, populate_existing=True) if row is not None else None
+
+
+def forget_expired_key(user, key, now):
+    """Drop this user's use of `key` from before the window, so the key works anew."""
+    connection().execute(db.delete(IdempotencyKey).where(
+        IdempotencyKey.user_id == user.id, IdempotencyKey.key == key,
+        IdempotencyKey.created_at <= now - IDEMPOTENCY_WINDOW))
+
+
+def purge_idempotency_keys():
+    """Delete every key older than the window; returns how many went."""
+    result = db.session.execute(
+        db.delete(IdempotencyKey).where(IdempotencyKey.created_at <= utcnow() - IDEMPOTENCY_WINDOW)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount
+
+
+# --- editing, notes, timeline --------------------------------------------------
+
+EDITABLE = ("title", "description", "priority", "out_of_service")
+
+
+def edit_ticket(user, ticket_id, fields_of, if_match=None):
+    """A supervisor's or host's change of title, description, priority or out_of_service.
+
+    `fields_of` reads the body (schemas.load), called only once the caller
+    may edit: the contract's order is 404, 403, 412, 400, then 409.
+    """
+    ticket = visible_ticket(user, ticket_id)
+    if user.role not in ("supervisor", "host"):
+        raise Refused(403, "Only a supervisor of the ticket's city or a data host may edit it.")
+    check_version(ticket, if_match)
+    fields = fields_of()
+    if ticket.status in FINISHED:
+        raise Refused(409, f"The ticket is {ticket.status}; it can no longer be edited.")
+    if fields.get("out_of_service") and ticket.kind == "preventive":
+        raise Refused(400, "Some fields are missing or invalid.",
+                      {"out_of_service": ["Only a fault puts an ATM out of service."]})
+    values = {name: fields[name] for name in EDITABLE
+              if name in fields and fields[name] != getattr(ticket, name)}
+    if "description" in values:
+        values["description"] = values["description"] or None
+    if "priority" in values:
+        values.update(sla.due_times(ticket.created_at, values["priority"],
+                                    ticket.response_held_seconds, ticket.restore_held_seconds))
+    if not values:
+        return ticket
+    detail = "; ".join(f"{name} {describe(getattr(ticket, name))} -> {describe(values[name])}"
+                       for name in EDITABLE if name in values)
+    return commit_change(user, ticket, values, "edit", detail, "ticket_changed",
+                         guarded=bool(if_match))
+
+
+def describe(value):
+    """A field value as the timeline shows it."""
+    if value is None or value == "":
+        return "(none)"
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def add_note(user, ticket_id, text):
+    """Add a note to the ticket's timeline (the ticket itself does not change)."""
+    ticket = visible_ticket(user, ticket_id)
+    with transaction():
+        write_event(ticket.id, user, "note", ticket.status, ticket.status, text, utcnow())
+
+
+def ticket_events(user, ticket_id):
+    """The timeline of a ticket the user may see, oldest first."""
+    ticket = visible_ticket(user, ticket_id)
+    return db.session.execute(
+        db.select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+        .order_by(TicketEvent.time, TicketEvent.id)
+    ).scalars().all()
+
+
+# --- lists ------------------------------------------------------------------------
+
+SORTS = {
+    # name: (column, newest first?)
+    "created": (Ticket.created_at, True),
+    "due": (Ticket.restore_due_at, False),
+}
+
+
+@dataclass
+class TicketPage:
+    """One page of a ticket list and the cursor of the next (None: the last page)."""
+
+    tickets: list
+    next: str | None
+
+
+def filtered_tickets(user, query, now=None):
+    """The SELECT of the tickets `user` sees that match a list query (schemas.TicketQuery)."""
+    now = now or utcnow()
+    conditions = [tickets_visible_to(user)]
+    if "status" in query:
+        conditions.append(Ticket.status.in_(query["status"]))
+    if "priority" in query:
+        conditions.append(Ticket.priority.in_(query["priority"]))
+    if "kind" in query:
+        conditions.append(Ticket.kind == query["kind"])
+    if "city" in query:
+        conditions.append(Ticket.city_key == city_key(query["city"]))
+    if "atm_id" in query:
+        conditions.append(Ticket.atm_id == query["atm_id"])
+    if "assignee_id" in query:
+        conditions.append(Ticket.assignee_id == query["assignee_id"])
+    if "overdue" in query:
+        overdue = and_(Ticket.status.in_(UNRESOLVED), Ticket.restore_due_at < now)
+        conditions.append(overdue if query["overdue"] else ~overdue)
+    if "due_before" in query:  # the pages' "at risk": unresolved and due soon
+        conditions.append(and_(Ticket.status.in_(UNRESOLVED),
+                               Ticket.restore_due_at < query["due_before"]))
+    if query.get("q"):
+        text = query["q"].casefold()
+        conditions.append(or_(
+            db.func.lower(Ticket.title).contains(text, autoescape=True),
+            Ticket.atm_id.in_(db.select(Atm.id).where(
+                Atm.terminal_key.contains(text, autoescape=True))),
+        ))
+    return db.select(Ticket).where(*conditions)
+
+
+def ordered(select, sort):
+    """`select` in the order of `sort`, ties broken by id."""
+    column, newest_first = SORTS[sort]
+    if newest_first:
+        return select.order_by(column.desc(), Ticket.id.desc())
+    return select.order_by(column, Ticket.id)
+
+
+def list_tickets(user, query):
+    """One page of the tickets `user` sees for a list query, and the next page's cursor.
+
+    Keyset pagination: the cursor holds the sort value and id of the last
+    ticket shown, so a page starts right after it even while tickets are added.
+    """
+    sort, limit = query["sort"], query["limit"]
+    column, newest_first = SORTS[sort]
+    select = filtered_tickets(user, query)
+    if query.get("cursor"):
+        value, last_id = cursors.read(query["cursor"], sort)
+        after = (tuple_(column, Ticket.id) < tuple_(value, last_id) if newest_first
+                 else tuple_(column, Ticket.id) > tuple_(value, last_id))
+        select = select.where(after)
+    tickets = db.session.execute(ordered(select, sort).limit(limit + 1)).scalars().all()
+    more = len(tickets) > limit
+    tickets = tickets[:limit]
+    last = tickets[-1] if tickets else None
+    next_cursor = cursors.write(sort, getattr(last, column.key), last.id) if more else None
+    return TicketPage(tickets, next_cursor)
+
+
+def open_work_of(user, assignee_ids):
+    """{assignee id: how many unresolved tickets it holds}, among the tickets `user` sees."""
+    if not assignee_ids:
+        return {}
+    return dict(db.session.execute(
+        db.select(Ticket.assignee_id, db.func.count())
+        .where(tickets_visible_to(user), Ticket.assignee_id.in_(assignee_ids),
+               Ticket.status.in_(UNRESOLVED))
+        .group_by(Ticket.assignee_id)).all())
+
+
+def all_tickets(user, query):
+    """Every ticket of a list query, in its order, a page at a time (for the CSV export)."""
+    select = ordered(filtered_tickets(user, query), query["sort"])
+    return db.session.execute(select.execution_options(yield_per=500)).scalars()

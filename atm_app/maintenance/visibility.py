@@ -1,0 +1,47 @@
+"""Who may see which ATMs and tickets: the one rule every path uses.
+
+| role | ATMs | tickets |
+| --- | --- | --- |
+| host | all | all |
+| supervisor | its city's | its city's |
+| technician | its city's | those assigned to it, and its city's `open` unassigned ones |
+
+A user without a city sees no ATM and no ticket (a host sees all). The API,
+the pages, the CSV export and the figures all filter with these two
+conditions, so a list and a detail page cannot disagree; whatever a caller
+may not see does not exist for it (404, absent from lists).
+"""
+from sqlalchemy import and_, false, or_, true
+
+from ..models import Atm, Ticket, city_key
+
+
+def atms_visible_to(user):
+    """The SQL condition that picks the ATMs `user` may see."""
+    if user.role == "host":
+        return true()
+    key = city_key(user.city)
+    if key is None:
+        return false()
+    return Atm.city_key == key
+
+
+def tickets_visible_to(user):
+    """The SQL condition that picks the tickets `user` may see."""
+    if user.role == "host":
+        return true()
+    key = city_key(user.city)
+    if key is None:
+        return false()
+    if user.role == "supervisor":
+        return Ticket.city_key == key
+    return or_(
+        Ticket.assignee_id == user.id,
+        and_(Ticket.city_key == key, Ticket.status == "open", Ticket.assignee_id.is_(None)),
+    )
+
+
+def is_supervisor_of(user, city):
+    """Whether `user` supervises `city` (cities compare case-insensitively)."""
+    return user.role == "supervisor" and city_key(user.city) is not None \
+        and city_key(user.city) == city_key(city)
