@@ -37,6 +37,7 @@ $(DEV_STAMP): $(STAMP) requirements-dev.txt
 run: $(STAMP)
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi create-demo-users
+	$(BIN)/flask --app wsgi create-demo-fleet
 	$(BIN)/waitress-serve --listen=$(HOST):$(PORT) wsgi:app
 
 # Debian's Chromium for the browser tests (never a downloaded browser build)
