@@ -12,7 +12,7 @@ from ..auth.passwords import hash_password, password_problems
 from ..auth.sessions import end_user_sessions
 from ..database import paginate
 from ..extensions import db
-from ..models import ROLES, User
+from ..models import ROLES, User, city_key
 
 USERNAME_PATTERN = re.compile(r"^[\w.@+-]{1,150}$")
 CITY_MAX_LENGTH = 100
@@ -184,6 +184,26 @@ def list_users(role=None, city=None):
     if city is not None:
         query = query.where(User.city == city)
     return db.session.execute(query).scalars().all()
+
+
+def technicians_of(city):
+    """The active technicians of a city (any case), by username: who may be assigned its work."""
+    key = city_key(city)
+    if key is None:
+        return []
+    return db.session.execute(
+        db.select(User).where(User.role == "technician", User.is_active.is_(True),
+                              User.city_key == key).order_by(User.username_key)
+    ).scalars().all()
+
+
+def page_of_technicians(city, page=1, per_page=10):
+    """One page of a city's technicians (active or not), by username."""
+    key = city_key(city)
+    query = db.select(User).where(User.role == "technician", User.city_key == key)
+    if key is None:
+        query = query.where(db.false())
+    return paginate(query.order_by(User.username_key), page, per_page)
 
 
 def page_of_users(q="", role="", status="", page=1, per_page=20):

@@ -11,4 +11,6 @@ from flask import Blueprint
 bp = Blueprint("web", __name__)
 
 # Imported for their side effect: each registers its views and hooks on bp.
-from . import account, dashboards, display, host, paging, renewal, sign_in  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    account, atms, dashboards, display, host, paging, renewal, reports, sign_in, tickets,
+)

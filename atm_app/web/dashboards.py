@@ -1,36 +1,47 @@
 """The three role dashboards. Each shows who is signed in, the account panel
 (password and live sessions) and the role's own work."""
+from datetime import timedelta
+
 from flask import render_template
 from flask_jwt_extended import current_user, get_jwt
 
 from ..auth.sessions import count_live_sessions, live_sessions, users_with_live_sessions
-from ..users.service import active_users_by_role, list_users
+from ..maintenance import fleet, tickets
+from ..models import utcnow
+from ..users.service import active_users_by_role, list_users, page_of_technicians, technicians_of
 from . import bp
 from .forms import ChangePasswordForm
 from .guards import page
 from .host import user_list_context
+from .paging import requested_page
 
 SESSIONS_LISTED = 10
+# The boards show the first rows of each list and link to the whole list, so a
+# city with thousands of tickets and a hundred technicians still fits the job.
+BOARD_ROWS = 10
+TECHNICIAN_WORK_LISTED = 50
+TECHNICIANS_PER_PAGE = 10
+AT_RISK_WITHIN = timedelta(hours=1)
 
 
 @bp.get("/dashboard/technician")
 @page("technician")
 def dashboard_technician():
-    """A technician's profile, supervisors and account."""
+    """A technician's queue, its city's open tickets to take, its supervisors and account."""
     return render_dashboard("technician")
 
 
 @bp.get("/dashboard/supervisor")
 @page("supervisor")
 def dashboard_supervisor():
-    """The technicians of the supervisor's city and their status."""
+    """The supervisor's city board, its technicians and the account panel."""
     return render_dashboard("supervisor")
 
 
 @bp.get("/dashboard/host")
 @page("host")
 def dashboard_host():
-    """User management for the data host."""
+    """User management for the data host, with links to the fleet and the reports."""
     return render_dashboard("host")
 
 
@@ -57,20 +68,39 @@ def account_context(password_form=None):
 
 
 def technician_context():
-    """Who supervises this technician's city."""
+    """Its work, soonest restore due first; its city's open tickets to take; its supervisors."""
     city = current_user.city
-    if city is None:
-        return {"supervisors": []}
-    supervisors = list_users(role="supervisor", city=city)
-    return {"supervisors": [user for user in supervisors if user.is_active]}
+    supervisors = [user for user in list_users(role="supervisor", city=city)
+                   if user.is_active] if city else []
+    mine = tickets.list_tickets(current_user, {
+        "status": ["assigned", "in_progress", "on_hold"], "assignee_id": current_user.id,
+        "sort": "due", "limit": TECHNICIAN_WORK_LISTED})
+    to_take = tickets.list_tickets(current_user, {"status": ["open"], "sort": "due",
+                                                  "limit": BOARD_ROWS})
+    return {"supervisors": supervisors, "my_work": mine, "to_take": to_take, "now": utcnow()}
 
 
 def supervisor_context():
-    """The technicians of the supervisor's city, and which of them are signed in."""
-    city = current_user.city
-    technicians = list_users(role="technician", city=city) if city else []
-    signed_in_ids = users_with_live_sessions([user.id for user in technicians])
-    return {"technicians": technicians, "signed_in_ids": signed_in_ids}
+    """The city's board: ATMs down, work to assign, work late or at risk, each technician's load."""
+    now = utcnow()
+    board = {
+        "down_atms": fleet.list_atms(current_user, {"down": True, "limit": BOARD_ROWS}),
+        "unassigned": tickets.list_tickets(current_user, {"status": ["open"], "sort": "due",
+                                                          "limit": BOARD_ROWS}),
+        "at_risk": tickets.list_tickets(current_user, {
+            "due_before": now + AT_RISK_WITHIN, "sort": "due", "limit": BOARD_ROWS}),
+    }
+    technicians = page_of_technicians(current_user.city, requested_page(), TECHNICIANS_PER_PAGE)
+    ids = [user.id for user in technicians.items]
+    return {
+        **board,
+        "technicians": technicians,
+        "assignable": technicians_of(current_user.city),
+        "signed_in_ids": users_with_live_sessions(ids),
+        "open_work": tickets.open_work_of(current_user, ids),
+        "now": now,
+        "at_risk_minutes": int(AT_RISK_WITHIN.total_seconds() // 60),
+    }
 
 
 def host_context():

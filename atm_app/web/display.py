@@ -55,3 +55,35 @@ def describe_device(user_agent):
     if browser and system:
         return f"{browser} on {system}"
     return browser or system or "Unknown device"
+
+
+STATUS_LABELS = {"open": "Open", "assigned": "Assigned", "in_progress": "In progress",
+                 "on_hold": "On hold", "resolved": "Resolved", "closed": "Closed",
+                 "cancelled": "Cancelled"}
+
+
+@bp.app_template_filter("status_label")
+def status_label(status):
+    """A ticket status as people say it."""
+    return STATUS_LABELS.get(status, status)
+
+
+@bp.app_template_filter("duration")
+def duration(seconds):
+    """A length of time in words people read at a glance: "2 d 3 h", "3 h 20 min", "45 min"."""
+    minutes = max(0, int(seconds // 60))
+    days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min"
+
+
+@bp.app_template_filter("due_phrase")
+def due_phrase(due, now):
+    """How a due time stands now, in words (not only colour): "due in 3 h" or "overdue by 20 min"."""
+    left = (due - now).total_seconds()
+    if left < 0:
+        return f"overdue by {duration(-left)}"
+    return f"due in {duration(left)}"

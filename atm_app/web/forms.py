@@ -6,7 +6,8 @@ form belongs to a signed-in user and is protected by the JWT double-submit
 check instead (guards.py), so its Flask-WTF token is switched off.
 """
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
+from flask_wtf.file import FileField
+from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
@@ -70,3 +71,40 @@ def add_errors(form, errors, rename=None):
         field = getattr(form, rename.get(field_name, field_name), None)
         if field is not None:
             field.errors = list(field.errors) + list(messages)
+
+
+# --- maintenance ---------------------------------------------------------------
+# Text fields only: the values go through the same marshmallow schemas as the
+# API (maintenance/schemas.py, via `web.maintenance_forms.body_of`), whose
+# messages are shown beside these fields.
+
+PRIORITY_CHOICES = [("normal", "Normal"), ("critical", "Critical"), ("high", "High"),
+                    ("low", "Low")]
+KIND_CHOICES = [("fault", "Fault"), ("preventive", "Preventive maintenance")]
+
+
+class TicketForm(SignedInForm):
+    """Raise a ticket."""
+
+    terminal_id = StringField("ATM terminal id")
+    title = StringField("What is wrong")
+    priority = SelectField("Priority", choices=PRIORITY_CHOICES, default="normal")
+    kind = SelectField("Kind", choices=KIND_CHOICES, default="fault")
+    description = TextAreaField("Details")
+    out_of_service = BooleanField("The ATM is out of service")
+
+
+class AtmForm(SignedInForm):
+    """Add or change an ATM."""
+
+    terminal_id = StringField("Terminal id")
+    city = StringField("City")
+    address = StringField("Address")
+    model = StringField("Model")
+    pm_interval_days = StringField("Preventive visit every (days)", default="90")
+
+
+class ImportForm(SignedInForm):
+    """Upload a fleet CSV."""
+
+    file = FileField("CSV file")
