@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from flask import current_app, g
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import Engine
 
 
@@ -96,7 +97,10 @@ def transaction():
     try:
         yield connection_
     except BaseException:
-        connection_.exec_driver_sql("ROLLBACK")
+        try:
+            connection_.exec_driver_sql("ROLLBACK")
+        except DBAPIError:
+            pass  # already over: a flush that fails rolls the connection back itself
         session.rollback()  # the ORM forgets what it flushed
         raise
     connection_.exec_driver_sql("COMMIT")

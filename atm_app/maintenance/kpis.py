@@ -102,7 +102,12 @@ def scope_for(user, query, now):
     if user.role == "technician":
         raise Refused(403, "The figures are for supervisors and data hosts.")
     last_day = query.get("to") or now.date()
-    first_day = query.get("from_") or last_day - timedelta(days=DEFAULT_DAYS - 1)
+    try:
+        first_day = query.get("from_") or last_day - timedelta(days=DEFAULT_DAYS - 1)
+        window_end = datetime.combine(last_day + timedelta(days=1), time())
+    except OverflowError:
+        raise Refused(400, "Some fields are missing or invalid.",
+                      {"to": ["Ask for days between the years 1 and 9999."]}) from None
     if last_day < first_day:
         raise Refused(400, "Some fields are missing or invalid.",
                       {"to": ["The range ends before it starts."]})
@@ -115,7 +120,7 @@ def scope_for(user, query, now):
             raise Refused(403, "A supervisor sees the figures of its own city only.")
         city = user.city
     start = datetime.combine(first_day, time())
-    end = min(datetime.combine(last_day + timedelta(days=1), time()), now)
+    end = min(window_end, now)
     return Scope(first_day, last_day, start, end, city)
 
 

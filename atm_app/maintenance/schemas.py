@@ -13,7 +13,8 @@ from ..errors import Refused
 from ..models import KINDS, MAX_ROW_ID, PRIORITIES, STATUSES
 
 REQUIRED = "This field is required."
-TERMINAL_ID = validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$",
+# \Z, not $: `$` also matches before a final newline.
+TERMINAL_ID = validate.Regexp(r"^[A-Za-z0-9_-]{1,32}\Z",
                               error="Use 1 to 32 letters, digits, - and _ only.")
 
 
@@ -124,7 +125,7 @@ class TicketCreate(Body):
     atm_id = RowId()
     terminal_id = fields.String(validate=TERMINAL_ID, error_messages={"invalid": "Must be a string."})
     title = Text(200, required=True)
-    description = Text(5000, min_length=0, lines=True, allow_none=True)
+    description = Text(5000, lines=True, allow_none=True)
     priority = one_of(PRIORITIES)
     kind = one_of(KINDS)
     out_of_service = Boolean()
@@ -139,7 +140,7 @@ class TicketCreate(Body):
 
 class TicketChange(Body):
     title = Text(200)
-    description = Text(5000, min_length=0, lines=True, allow_none=True)
+    description = Text(5000, lines=True, allow_none=True)
     priority = one_of(PRIORITIES)
     out_of_service = Boolean()
 
@@ -244,7 +245,15 @@ class KpiQuery(Schema):
 
 
 def load(schema, data):
-    """`data` checked by `schema` (a class or instance); 400 with every field's problems."""
+    """`data` checked by `schema` (a class or instance); 400 with every field's problems.
+
+    A query value holding NUL is refused here (bodies are refused earlier,
+    validation.json_object): no field holds one, and PostgreSQL refuses it.
+    """
+    with_nul = {name: ["Text may not contain NUL characters."] for name, value in data.items()
+                if isinstance(value, str) and "\x00" in value}
+    if with_nul:
+        raise Refused(400, "Some fields are missing or invalid.", with_nul)
     try:
         return (schema() if isinstance(schema, type) else schema).load(data)
     except ValidationError as error:
