@@ -283,3 +283,158 @@ class WebActions:
 @pytest.fixture
 def web(client):
     return WebActions(client)
+
+
+# --- maintenance fixtures (fleet, tickets) ---
+
+from datetime import datetime, timezone  # noqa: E402
+
+import time_machine  # noqa: E402
+
+FLEET_USERS = (  # username, role, city
+    ("host", "host", None),
+    ("lsup", "supervisor", "Lagos"),
+    ("ltech1", "technician", "Lagos"),
+    ("ltech2", "technician", "Lagos"),
+    ("ksup", "supervisor", "Kano"),
+    ("ktech", "technician", "Kano"),
+)
+FLEET_ATMS = (  # terminal_id, city, address
+    ("LAG-001", "Lagos", "12 Marina Road"),
+    ("LAG-002", "Lagos", "4 Broad Street"),
+    ("LAG-003", "Lagos", "7 Allen Avenue"),
+    ("KAN-001", "Kano", "3 Zoo Road"),
+    ("KAN-002", "Kano", "9 Bank Road"),
+)
+# The actions that bring a new (open) ticket to each status: the host acts,
+# except `start`, which only the assignee may take.
+STATUS_PATHS = {
+    "open": (),
+    "assigned": ("assign",),
+    "in_progress": ("assign", "start"),
+    "on_hold": ("assign", "hold"),
+    "resolved": ("assign", "start", "resolve"),
+    "closed": ("assign", "start", "resolve", "close"),
+    "cancelled": ("cancel",),
+}
+
+
+class Fleet:
+    """A host; Lagos: supervisor `lsup`, technicians `ltech1`, `ltech2`, ATMs LAG-001..003;
+    Kano: supervisor `ksup`, technician `ktech`, ATMs KAN-001..002 (all made through the API).
+
+    `users` and `atms` map usernames and terminal ids to ids; sign-ins are made
+    once per user, on first use.
+    """
+
+    def __init__(self, client, api, make_user):
+        self.client, self.api = client, api
+        self.users = {name: make_user(name, role=role, city=city).id
+                      for name, role, city in FLEET_USERS}
+        self.cities = {name: city for name, _, city in FLEET_USERS}
+        self.signed_in = {}
+        self.atms = {terminal: self.create_atm(terminal_id=terminal, city=city,
+                                               address=address)["id"]
+                     for terminal, city, address in FLEET_ATMS}
+        self.atm_cities = {terminal: city for terminal, city, _ in FLEET_ATMS}
+
+    def login(self, who):
+        """`who`'s Tokens (a username, or Tokens passed through)."""
+        if isinstance(who, Tokens):
+            return who
+        if who not in self.signed_in:
+            self.signed_in[who] = self.api.login(who)
+        return self.signed_in[who]
+
+    def headers(self, who, **extra):
+        return {**self.login(who).headers, **extra}
+
+    def create_atm(self, **fields):
+        """POST /api/atms/ as the host; the new ATM."""
+        response = self.client.post("/api/atms/", headers=self.headers("host"), json=fields)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    def post_ticket(self, who, body, **headers):
+        """POST /api/tickets/ with `body`; the response."""
+        return self.client.post("/api/tickets/", headers=self.headers(who, **headers), json=body)
+
+    def raise_ticket(self, who, atm_id, **fields):
+        """Raise a ticket (title defaulted) and return it; fails unless 201."""
+        body = {"atm_id": atm_id, "title": "Card reader jammed", **fields}
+        response = self.post_ticket(who, body)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    def act(self, who, ticket_id, action, body=None, **headers):
+        """POST /api/tickets/<id>/<action>/; the response."""
+        return self.client.post(f"/api/tickets/{ticket_id}/{action}/",
+                                headers=self.headers(who, **headers), json=body or {})
+
+    def step(self, who, ticket_id, action, body=None):
+        """Take an action that must succeed; the ticket it answers with."""
+        response = self.act(who, ticket_id, action, body)
+        assert response.status_code == 200, (action, response.get_json())
+        return response.get_json()
+
+    def get_ticket(self, ticket_id, who="host"):
+        response = self.client.get(f"/api/tickets/{ticket_id}/", headers=self.headers(who))
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    def body(self, action, technician="ltech1"):
+        """A valid body for `action` taken by the host (assign: to `technician`)."""
+        return {
+            "assign": {"assignee_id": self.users[technician]},
+            "hold": {"reason": "Waiting for a spare part"},
+            "resolve": {"resolution": "Replaced the card reader"},
+            "reopen": {"reason": "Fault came back"},
+            "cancel": {"reason": "Raised twice"},
+        }.get(action, {})
+
+    def drive(self, ticket_id, status, technician=None):
+        """Bring an open ticket to `status`; the ticket. Assigned to `technician`
+        (default: ltech1 in Lagos, ktech in Kano) wherever the path assigns it."""
+        if technician is None:
+            city = self.get_ticket(ticket_id)["city"]
+            technician = "ktech" if city == "Kano" else "ltech1"
+        ticket = None
+        for action in STATUS_PATHS[status]:
+            who = technician if action == "start" else "host"
+            ticket = self.step(who, ticket_id, action, self.body(action, technician))
+        return ticket if ticket is not None else self.get_ticket(ticket_id)
+
+    def ticket_in(self, status, terminal="LAG-001", technician=None, **fields):
+        """A new ticket on `terminal`, raised by the host and brought to `status`."""
+        ticket = self.raise_ticket("host", self.atms[terminal], **fields)
+        if technician is None:
+            technician = "ktech" if self.atm_cities.get(terminal) == "Kano" else "ltech1"
+        return self.drive(ticket["id"], status, technician) if status != "open" else ticket
+
+
+@pytest.fixture
+def fleet(client, api, make_user):
+    return Fleet(client, api, make_user)
+
+
+class Clock:
+    """Frozen time that a test moves on: `at(seconds)` after the start; `iso(seconds)`
+    is that moment as the API writes it."""
+
+    def __init__(self, traveller, start):
+        self.traveller, self.start = traveller, start
+
+    def at(self, seconds):
+        self.traveller.move_to(self.start + timedelta(seconds=seconds))
+
+    def iso(self, seconds):
+        return (self.start + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def clock():
+    """Time frozen on a whole second just ahead of now (so tokens signed now stay
+    valid), moved on only by the test."""
+    start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=2)
+    with time_machine.travel(start, tick=False) as traveller:
+        yield Clock(traveller, start)
