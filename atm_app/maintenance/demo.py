@@ -19,7 +19,8 @@ STREETS = ("Broad Street", "Marina Road", "Allen Avenue", "Awolowo Road", "Adeol
            "Herbert Macaulay Way", "Ikorodu Road", "Ozumba Mbadiwe", "Bode Thomas Street",
            "Admiralty Way", "Toyin Street", "Opebi Road")
 MODELS = ("NCR SelfServ 84", "Diebold DN200", "Hyosung 5600")
-# (title, priority, out of service, hours ago, the actions it went through, by whom)
+# (title, priority, out of service, hours since it was raised, the actions it went
+# through and by whom)
 TICKETS = (
     ("Card reader jams", "high", True, 2, ()),
     ("Screen flickers", "low", False, 30, ()),
@@ -64,7 +65,7 @@ def create_demo_fleet(cast):
     city = cast["technician"].city
     atms = [create_atm(cast["host"], {
         "terminal_id": f"DEMO-{number:03d}", "city": city,
-        "address": f"{10 + number * 7} {street}, {city}", "model": MODELS[number % len(MODELS)],
+        "address": f"{10 + number * 7} {street}", "model": MODELS[number % len(MODELS)],
     }) for number, street in enumerate(STREETS, start=1)]
     for atm, (title, priority, down, hours_ago, steps) in zip(atms, TICKETS):
         ticket = create_ticket(cast["technician"], {
@@ -85,18 +86,31 @@ def demo_body(action, cast, text):
     return {"reason": text[0]} if text else {}
 
 
-TIMES = ("created_at", "assigned_at", "started_at", "resolved_at", "closed_at",
-         "response_due_at", "restore_due_at", "held_since")
+# Which ticket column each timeline action sets (the first start only).
+ACTION_TIMES = {"assign": "assigned_at", "start": "started_at", "resolve": "resolved_at",
+                "close": "closed_at", "cancel": "closed_at", "hold": "held_since"}
 
 
 def age(ticket_id, by):
-    """Move every time of a ticket and its timeline `by` into the past."""
+    """Move a ticket's history back in time: raised `by` ago, its actions spread since.
+
+    The due times move with the creation; each action's column takes its
+    timeline line's new time.
+    """
     ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
+    events = db.session.execute(db.select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
+                                .order_by(TicketEvent.id)).scalars().all()
+    start = ticket.created_at - by
+    step = by / (len(events) + 1)
     with transaction():
-        for name in TIMES:
-            if getattr(ticket, name) is not None:
-                setattr(ticket, name, getattr(ticket, name) - by)
-        for event in db.session.execute(
-                db.select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)).scalars():
-            event.time -= by
+        ticket.response_due_at -= ticket.created_at - start
+        ticket.restore_due_at -= ticket.created_at - start
+        ticket.created_at = start
+        started = False
+        for number, event in enumerate(events):
+            event.time = start + step * number
+            column = ACTION_TIMES.get(event.action)
+            if column and not (column == "started_at" and started):
+                setattr(ticket, column, event.time)
+            started = started or column == "started_at"
         db.session.flush()

@@ -8,10 +8,11 @@ copying.
 import math
 from dataclasses import dataclass
 
-WIDTH = 720
-HEIGHT = 260
+WIDTH = 720  # the daily chart, drawn across the page
+HEIGHT = 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 36
-ROW = 30  # the height of one bar of a horizontal chart
+BAR_CHART_WIDTH = 480  # the horizontal charts, drawn in half the page
+ROW = 34  # the height of one bar of a horizontal chart
 
 
 @dataclass(frozen=True)
@@ -74,15 +75,15 @@ def horizontal_bars(rows, maximum=None, unit=""):
     """Labelled horizontal bars for (label, value) rows; a None value draws no bar."""
     values = [value for _, value in rows if value is not None]
     top = maximum or nice_ceiling(max(values + [1]))
-    label_width, value_width = 150, 70
-    plot_width = WIDTH - label_width - value_width
+    label_width, value_width = 150, 80
+    plot_width = BAR_CHART_WIDTH - label_width - value_width
     bars, labels, values_shown = [], [], []
     for index, (label, value) in enumerate(rows):
         y = TOP + index * ROW
         length = plot_width * (value or 0) / top
-        bars.append(Bar(label_width, y + 6, round(length, 2), ROW - 12, value, "value"))
-        labels.append(Label(label_width - 8, y + ROW / 2 + 4, label))
+        bars.append(Bar(label_width, y + 7, round(length, 2), ROW - 14, value, "value"))
+        labels.append(Label(label_width - 8, y + ROW / 2 + 5, label))
         shown = "no data" if value is None else f"{value:g}{unit}"
-        values_shown.append(Label(round(label_width + length + 6, 2), y + ROW / 2 + 4, shown))
-    return {"width": WIDTH, "height": TOP * 2 + ROW * max(len(rows), 1), "bars": bars,
+        values_shown.append(Label(round(label_width + length + 6, 2), y + ROW / 2 + 5, shown))
+    return {"width": BAR_CHART_WIDTH, "height": TOP * 2 + ROW * max(len(rows), 1), "bars": bars,
             "labels": labels, "value_labels": values_shown}

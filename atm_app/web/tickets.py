@@ -121,7 +121,8 @@ def create_ticket():
     form = TicketForm()
     body = {"terminal_id": form.terminal_id.data.strip(), "title": form.title.data,
             "priority": form.priority.data, "kind": form.kind.data,
-            "description": form.description.data, "out_of_service": form.out_of_service.data}
+            "description": form.description.data.strip() or None,
+            "out_of_service": form.out_of_service.data}
     try:
         ticket = tickets.create_ticket(current_user, schemas.load(schemas.TicketCreate, body))
     except Refused as refusal:
