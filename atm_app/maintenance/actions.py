@@ -16,7 +16,6 @@ from ..extensions import db
 from ..models import MAX_ROW_ID, User, city_key, utcnow
 from . import schemas, sla
 from .tickets import check_version, commit_change, visible_ticket
-from .visibility import is_supervisor_of
 
 # Who may take an action on a ticket.
 ASSIGNEE = "the assignee"
@@ -90,22 +89,23 @@ def parts_played(user, ticket):
     parts = set()
     if user.role == "host":
         parts.add(HOST)
-    if is_supervisor_of(user, ticket.city):
+    if user.role == "supervisor" and user.city_key == ticket.city_key:
         parts.add(SUPERVISOR)
     if ticket.assignee_id is not None and ticket.assignee_id == user.id:
         parts.add(ASSIGNEE)
     if user.role == "technician" and ticket.status == "open" \
-            and city_key(user.city) == ticket.city_key:
+            and user.city_key == ticket.city_key:
         parts.add(SELF)
     return parts
 
 
-def may_take(action, user, ticket, body=None):
+def may_take(action, user, ticket, body=None, parts=None):
     """Whether the `who` column lets `user` take `action` on `ticket` now.
 
     A technician taking a ticket for itself must name itself as the assignee.
+    `parts` (parts_played) may be given when asking about several actions.
     """
-    parts = parts_played(user, ticket) & action.takers
+    parts = (parts_played(user, ticket) if parts is None else parts) & action.takers
     if parts - {SELF}:
         return True
     if SELF in parts:
@@ -116,8 +116,9 @@ def may_take(action, user, ticket, body=None):
 
 def actions_for(user, ticket):
     """The actions `user` may take on `ticket` now, in the table's order."""
+    parts = parts_played(user, ticket)
     return [name for name, action in ACTIONS.items()
-            if ticket.status in action.sources and may_take(action, user, ticket)]
+            if ticket.status in action.sources and may_take(action, user, ticket, parts=parts)]
 
 
 def active_technician_of(user_id, city):

@@ -1,6 +1,6 @@
 """JSON views of tickets: `/api/tickets/`, their actions, notes and timeline, and the CSV export."""
 from flask import Response, jsonify, request, stream_with_context, url_for
-from flask_jwt_extended import current_user
+from flask_jwt_extended import current_user, get_current_user
 
 from ..auth.roles import login_required
 from ..errors import Refused
@@ -12,9 +12,15 @@ from .representations import event_json, ticket_json
 IDEMPOTENCY_KEY = "Idempotency-Key"
 
 
+def viewer():
+    """The signed-in user itself, not the `current_user` proxy: each ticket shown
+    reads its attributes, and through the proxy every read is a lookup."""
+    return get_current_user()
+
+
 def ticket_response(ticket, status=200):
     """A ticket for the caller, with its version as the ETag."""
-    response = jsonify(ticket_json(ticket, current_user))
+    response = jsonify(ticket_json(ticket, viewer()))
     response.status_code = status
     response.set_etag(str(ticket.version))
     return response
@@ -24,8 +30,9 @@ def ticket_response(ticket, status=200):
 @login_required
 def list_tickets():
     """The tickets the caller sees, filtered and sorted, a page at a time."""
-    page = tickets.list_tickets(current_user, schemas.load(schemas.TicketQuery, request.args))
-    return jsonify(tickets=[ticket_json(ticket, current_user) for ticket in page.tickets],
+    user = viewer()
+    page = tickets.list_tickets(user, schemas.load(schemas.TicketQuery, request.args))
+    return jsonify(tickets=[ticket_json(ticket, user) for ticket in page.tickets],
                    next=page.next)
 
 

@@ -40,8 +40,3 @@ def tickets_visible_to(user):
         and_(Ticket.city_key == key, Ticket.status == "open", Ticket.assignee_id.is_(None)),
     )
 
-
-def is_supervisor_of(user, city):
-    """Whether `user` supervises `city` (cities compare case-insensitively)."""
-    return user.role == "supervisor" and city_key(user.city) is not None \
-        and city_key(user.city) == city_key(city)

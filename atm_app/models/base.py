@@ -13,7 +13,7 @@ def utcnow():
 
 def isoformat(moment):
     """A stored UTC time as ISO 8601 with a `Z`, or None."""
-    return None if moment is None else moment.replace(microsecond=0).isoformat() + "Z"
+    return None if moment is None else moment.isoformat(timespec="seconds") + "Z"
 
 
 def city_key(city):
