@@ -161,16 +161,14 @@ def take_action(user, ticket_id, name, read_body, if_match=None):
     values = {"status": action.target, **action.effect(ticket, fields, now)}
     if ticket.status == "on_hold" and values["status"] != "on_hold":
         values.update(sla.resumed_clocks(ticket, now), hold_reason=None)
-    detail = describe_action(action, fields, ticket, values)
+    detail = describe_action(action, fields)
     return commit_change(user, ticket, values, name, detail, action.audit_event,
                          guarded=bool(if_match))
 
 
-def describe_action(action, fields, ticket, values):
-    """The timeline's words for an action: what it did and the text it carried."""
-    words = f"{ticket.status} -> {values['status']}"
+def describe_action(action, fields):
+    """The timeline's words for an action beside its two statuses: who it was
+    assigned to, or the reason or resolution it carried (None for the others)."""
     if action.field == "assignee_id":
-        return f"{words}; assigned to {db.session.get(User, fields['assignee_id']).username}"
-    if action.field:
-        return f"{words}; {fields[action.field]}"
-    return words
+        return f"assigned to {db.session.get(User, fields['assignee_id']).username}"
+    return fields[action.field] if action.field else None

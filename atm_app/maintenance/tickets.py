@@ -75,9 +75,11 @@ def commit_change(actor, ticket, values, event_action, detail, audit_event, guar
             ).rowcount
             if changed != 1:
                 raise StaleTicket()
-            write_event(ticket.id, actor, event_action, from_status,
-                        values.get("status", from_status), detail, now)
-            logged = audit.store(audit_event, user=actor, detail=f"ticket {ticket.id}: {detail}")
+            to_status = values.get("status", from_status)
+            write_event(ticket.id, actor, event_action, from_status, to_status, detail, now)
+            moved = f"{from_status} -> {to_status}" if to_status != from_status else None
+            said = "; ".join(part for part in (moved, detail) if part)
+            logged = audit.store(audit_event, user=actor, detail=f"ticket {ticket.id}: {said}")
     except StaleTicket:
         current = visible_ticket(actor, ticket.id)
         if guarded:
