@@ -78,9 +78,9 @@ def add_errors(form, errors, rename=None):
 # API (maintenance/schemas.py, via `web.maintenance_forms.body_of`), whose
 # messages are shown beside these fields.
 
-PRIORITY_CHOICES = [("normal", "Normal"), ("critical", "Critical"), ("high", "High"),
-                    ("low", "Low")]
-KIND_CHOICES = [("fault", "Fault"), ("preventive", "Preventive maintenance")]
+PRIORITY_CHOICES = [SelectChoice("normal", "Normal"), SelectChoice("critical", "Critical"),
+                    SelectChoice("high", "High"), SelectChoice("low", "Low")]
+KIND_CHOICES = [SelectChoice("fault", "Fault"), SelectChoice("preventive", "Preventive maintenance")]
 
 
 class TicketForm(SignedInForm):
