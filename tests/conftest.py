@@ -13,13 +13,16 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+from html.parser import HTMLParser
 from urllib.parse import urlencode
 
 import jwt as pyjwt
 import pytest
 import sqlalchemy as sa
+import time_machine
 from flask import g
+from jinja2 import BytecodeCache
 
 from atm_app import create_app
 from atm_app.extensions import db as _db
@@ -287,10 +290,6 @@ def web(client):
 
 # --- maintenance fixtures (fleet, tickets) ---
 
-from datetime import datetime, timezone  # noqa: E402
-
-import time_machine  # noqa: E402
-
 FLEET_USERS = (  # username, role, city
     ("host", "host", None),
     ("lsup", "supervisor", "Lagos"),
@@ -438,3 +437,167 @@ def clock():
     start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=2)
     with time_machine.travel(start, tick=False) as traveller:
         yield Clock(traveller, start)
+
+
+# --- web maintenance fixtures ---
+
+@dataclass
+class PageForm:
+    """One <form> of a page: where it posts, and what a browser would send as shown
+    (`fields`), with the choices of each <select> (`options`: name -> [(value, text)])."""
+
+    action: str
+    method: str
+    fields: dict
+    options: dict
+
+
+class FormReader(HTMLParser):
+    """Reads every <form> of a page: inputs, checked boxes, textareas, selects."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.forms, self.form = [], None
+        self.textarea = self.select = self.option = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.form = PageForm(attrs.get("action", ""), attrs.get("method", "get").lower(),
+                                 {}, {})
+            self.forms.append(self.form)
+        elif self.form is None:
+            return
+        elif tag == "input" and attrs.get("name"):
+            kind = attrs.get("type", "text")
+            if kind in ("checkbox", "radio") and "checked" not in attrs:
+                return
+            if kind not in ("submit", "button", "file"):
+                self.form.fields[attrs["name"]] = attrs.get("value", "on" if kind == "checkbox"
+                                                            else "")
+        elif tag == "textarea" and attrs.get("name"):
+            self.textarea = attrs["name"]
+            self.form.fields[self.textarea] = ""
+        elif tag == "select" and attrs.get("name"):
+            self.select = attrs["name"]
+            self.form.options[self.select] = []
+        elif tag == "option" and self.select:
+            self.option = [attrs.get("value", ""), ""]
+            self.form.options[self.select].append(self.option)
+            if "selected" in attrs or self.select not in self.form.fields:
+                self.form.fields[self.select] = self.option[0]
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.form = None
+        elif tag == "textarea" and self.textarea:
+            value = self.form.fields[self.textarea]  # a browser drops one leading newline
+            self.form.fields[self.textarea] = value[1:] if value.startswith("\n") else value
+            self.textarea = None
+        elif tag == "select":
+            self.select = None
+        elif tag == "option":
+            self.option = None
+
+    def handle_data(self, data):
+        if self.textarea and self.form is not None:
+            self.form.fields[self.textarea] += data
+        elif self.option is not None:
+            self.option[1] += data.strip()
+
+
+def read_forms(html):
+    """Every form of a page, in order."""
+    reader = FormReader()
+    reader.feed(html)
+    return reader.forms
+
+
+def main_of(html):
+    """The <main> element of a page (its content, without the header and footer)."""
+    match = re.search(r"<main\b.*?</main>", html, re.S)
+    assert match, "the page has no <main>"
+    return match.group(0)
+
+
+def main_nav_links(html):
+    """The texts of the links of the page's main navigation."""
+    match = re.search(r'<nav class="topbar__nav" aria-label="Main">(.*?)</nav>', html, re.S)
+    assert match, "the page has no main navigation"
+    return re.findall(r"<a [^>]*>([^<]*)</a>", match.group(1))
+
+
+class Pages:
+    """A browser on the maintenance pages, with the `fleet` set up behind them.
+
+    `sign_in(name)` signs the browser in through the sign-in form (signing out
+    whoever was signed in first); `get` asserts the status; `form` finds the one
+    form that posts to a path; `submit` sends a form as the page has it, with
+    the values a person typed or chose.
+    """
+
+    def __init__(self, client, web, fleet):
+        self.client, self.web, self.fleet = client, web, fleet
+        self.user = None
+
+    def sign_in(self, username):
+        if self.user is not None:
+            assert self.web.post("/logout").status_code == 303
+        response = self.web.login(username)
+        assert response.status_code == 303, response.get_data(as_text=True)
+        self.user = username
+        return self
+
+    def get(self, path, status=200):
+        response = self.client.get(path)
+        assert response.status_code == status, (path, response.status_code)
+        return response
+
+    def html(self, path, status=200):
+        return self.get(path, status).get_data(as_text=True)
+
+    def forms(self, html, action=None):
+        """The page's forms, or those posting to `action`."""
+        return [form for form in read_forms(html) if action is None or form.action == action]
+
+    def form(self, html, action):
+        """The one form of the page posting to `action`."""
+        found = self.forms(html, action)
+        assert len(found) == 1, f"{len(found)} forms post to {action}"
+        return found[0]
+
+    def submit(self, form, drop=(), **typed):
+        """Post `form` as shown, with `typed` values filled in and `drop`ped fields left out."""
+        data = {name: value for name, value in {**form.fields, **typed}.items()
+                if name not in drop}
+        return self.client.post(form.action, data=data)
+
+    def follow(self, response):
+        """The page a 303 leads to (its flash messages shown once)."""
+        assert response.status_code == 303, response.status_code
+        return self.html(response.headers["Location"])
+
+
+class SharedTemplateCode(BytecodeCache):
+    """Compiled templates kept across the tests' apps (each app has its own Jinja
+    environment, which would compile every template again); a changed template
+    source has another checksum and is compiled afresh."""
+
+    def __init__(self):
+        self.code = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+SHARED_TEMPLATE_CODE = SharedTemplateCode()
+
+
+@pytest.fixture
+def pages(app, client, web, fleet):
+    app.jinja_env.bytecode_cache = SHARED_TEMPLATE_CODE
+    return Pages(client, web, fleet)

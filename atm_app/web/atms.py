@@ -70,7 +70,7 @@ def atm_page(atm_id):
 def atm_body(form, with_terminal_id):
     """An ATM form's values as the API's body: blanks left out, the interval a number."""
     names = ("terminal_id", "city", "address", "model", "pm_interval_days")
-    body = {name: getattr(form, name).data.strip() for name in names
+    body = {name: (getattr(form, name).data or "").strip() for name in names
             if with_terminal_id or name != "terminal_id"}
     if body["pm_interval_days"].isdigit():
         body["pm_interval_days"] = int(body["pm_interval_days"])

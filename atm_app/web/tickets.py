@@ -53,15 +53,19 @@ def list_query(filters):
     problem = None
     if filters["atm"]:
         atm = fleet.visible_atm_by_terminal(current_user, filters["atm"])
-        args["atm_id"] = str(atm.id if atm else 0)
-        problem = None if atm else f"You have no ATM with the terminal id {filters['atm']}."
+        if atm is None:
+            problem = f"You have no ATM with the terminal id {filters['atm']}."
+        else:
+            args["atm_id"] = str(atm.id)
     if filters["assignee"]:
         assignee = User.find_by_username(filters["assignee"])
-        args["assignee_id"] = str(assignee.id if assignee else 0)
-        problem = problem or (None if assignee else f"No user is called {filters['assignee']}.")
+        if assignee is None:
+            problem = problem or f"No user is called {filters['assignee']}."
+        else:
+            args["assignee_id"] = str(assignee.id)
     try:
         return schemas.load(schemas.TicketQuery, args), problem
-    except Refused as refusal:
+    except Refused as refusal:  # a hand-made address: say what, show the first page
         words = "; ".join(" ".join(messages) for messages in refusal.errors.values())
         return schemas.load(schemas.TicketQuery, {"limit": str(PER_PAGE)}), words
 
@@ -72,8 +76,13 @@ def tickets_list():
     """The tickets the user sees, filtered, a page at a time, with a CSV download."""
     filters = page_filters()
     query, problem = list_query(filters)
-    found = tickets.list_tickets(current_user, query) if not problem else \
-        tickets.TicketPage([], None)
+    found = tickets.TicketPage([], None)
+    if not problem:
+        try:
+            found = tickets.list_tickets(current_user, query)
+        except Refused:  # a cursor this list did not give out
+            problem = "That page of the list could not be read; here is the first page."
+            found = tickets.list_tickets(current_user, {**query, "cursor": None})
     kept = {name: value for name, value in filters.items() if value}
     return render_template(
         "tickets/list.html", found=found, filters=filters, problem=problem, now=utcnow(),
@@ -119,9 +128,9 @@ def render_new_ticket(form, status=200):
 def create_ticket():
     """Raise a ticket from the form; the fields' problems beside them."""
     form = TicketForm()
-    body = {"terminal_id": form.terminal_id.data.strip(), "title": form.title.data,
+    body = {"terminal_id": (form.terminal_id.data or "").strip(), "title": form.title.data or "",
             "priority": form.priority.data, "kind": form.kind.data,
-            "description": form.description.data.strip() or None,
+            "description": (form.description.data or "").strip() or None,
             "out_of_service": form.out_of_service.data}
     try:
         ticket = tickets.create_ticket(current_user, schemas.load(schemas.TicketCreate, body))
