@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-requirements-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test .venv test-deps bench clean
+.PHONY: run test .venv test-deps wrk bench bench-data clean
 
 # The virtualenv with requirements.txt (what the app needs to run) installed;
 # redone when it changes.
@@ -54,12 +54,19 @@ test-deps:
 test: $(DEV_STAMP) test-deps
 	$(BIN)/python -m pytest
 
-# The load benchmark beside the old backend (docs/performance.md); about half an hour.
-bench: $(STAMP)
+wrk:
 	@command -v wrk >/dev/null 2>&1 || { \
-	  echo "Installing Debian's wrk for the benchmark..."; \
+	  echo "Installing Debian's wrk for the benchmarks..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
+# The load benchmark beside the old backend (docs/performance.md); about half an hour.
+bench: $(STAMP) wrk
 	bench/run --check
+
+# How costs grow with the data: small and large databases on SQLite and
+# PostgreSQL, built, served and driven (docs/performance.md); about an hour.
+bench-data: $(STAMP) wrk
+	$(BIN)/python bench/data_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
