@@ -9,12 +9,14 @@ except under CI (`CI=true`), where they fail.
 """
 import os
 import re
+import threading
 import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import urlencode
 
 import jwt as pyjwt
@@ -23,6 +25,7 @@ import sqlalchemy as sa
 import time_machine
 from flask import g
 from jinja2 import BytecodeCache
+from waitress.server import create_server
 
 from atm_app import create_app
 from atm_app.extensions import db as _db
@@ -601,3 +604,58 @@ SHARED_TEMPLATE_CODE = SharedTemplateCode()
 def pages(app, client, web, fleet):
     app.jinja_env.bytecode_cache = SHARED_TEMPLATE_CODE
     return Pages(client, web, fleet)
+
+
+# --- real browsers (test_browser.py, test_browser_work.py) --------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+DESKTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
+
+
+@contextmanager
+def served_in_thread(app):
+    """waitress serving `app` in a background thread on a free 127.0.0.1 port; its address."""
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+        server.task_dispatcher.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium, or a skip (a failure under CI) when it is not installed."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: run `make test-deps` (Debian's chromium package)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def sign_in(page, base_url, username, password=STRONG_PASSWORD):
+    """Fill in and send the sign-in form like a person would."""
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def screenshot(page, name):
+    """Save a full-page screenshot under artifacts/screenshots/ (git-ignored)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

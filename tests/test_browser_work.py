@@ -13,27 +13,19 @@ signed-in page per role, reused. Without /usr/bin/chromium the tests skip,
 except under CI=true, where they fail.
 """
 import json
-import threading
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
-from waitress.server import create_server
 
 from atm_app import create_app
 from atm_app.extensions import db
 from atm_app.users.service import create_user
-from conftest import IN_CI, STRONG_PASSWORD
+from conftest import (DESKTOP, PHONE, SCREENSHOTS, STRONG_PASSWORD, screenshot, served_in_thread,
+                      sign_in)
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
-DESKTOP = {"width": 1280, "height": 860}
-PHONE = {"width": 390, "height": 844}
 SIZES = {"desktop": DESKTOP, "phone": PHONE}
 USERS = {
     "technician": ("ada.okafor", "Lagos"),
@@ -72,29 +64,8 @@ def live_app(tmp_path_factory):
 @pytest.fixture(scope="module")
 def base_url(live_app):
     """waitress serving the app in a background thread; its address."""
-    server = create_server(live_app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    server.task_dispatcher.shutdown()
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Chromium, or a skip (a failure under CI) when it is not installed."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: run `make test-deps` (Debian's chromium package)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with served_in_thread(live_app) as url:
+        yield url
 
 
 class Api:
@@ -163,21 +134,6 @@ def api(base_url):
 
 
 # --- pages --------------------------------------------------------------------------------
-
-def sign_in(page, base_url, username, password=STRONG_PASSWORD):
-    """Fill in and send the sign-in form like a person would."""
-    page.goto(f"{base_url}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-
-
-def screenshot(page, name):
-    """Save a full-page screenshot under artifacts/screenshots/."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
 
 @pytest.fixture(scope="module")
 def role_page(browser, base_url):
