@@ -9,9 +9,9 @@ from .. import audit
 from ..database import connection, transaction
 from ..errors import Refused
 from ..extensions import db
-from ..models import MAX_ROW_ID, UNRESOLVED, Atm, Ticket, TicketEvent, city_key, utcnow
+from ..models import UNRESOLVED, Atm, Ticket, TicketEvent, city_key, utcnow
 from . import cursors
-from .visibility import atms_visible_to
+from .visibility import atms_visible_to, visible_row
 
 NO_SUCH_ATM = "No ATM with that id."
 CHANGEABLE = ("city", "address", "model", "pm_interval_days", "is_active")
@@ -28,12 +28,7 @@ class AtmState:
 
 def visible_atm(user, atm_id):
     """The ATM `atm_id` if `user` may see it; else 404."""
-    atm = None
-    if 0 < atm_id <= MAX_ROW_ID:
-        atm = db.session.execute(
-            db.select(Atm).where(Atm.id == atm_id, atms_visible_to(user))
-            .execution_options(populate_existing=True)
-        ).scalar_one_or_none()
+    atm = visible_row(user, Atm, atm_id)
     if atm is None:
         raise Refused(404, NO_SUCH_ATM)
     return atm

@@ -15,7 +15,6 @@ from ..database import connection, transaction
 from ..errors import Refused
 from ..extensions import db
 from ..models import (
-    MAX_ROW_ID,
     UNRESOLVED,
     Atm,
     IdempotencyKey,
@@ -25,7 +24,7 @@ from ..models import (
     utcnow,
 )
 from . import cursors, sla
-from .visibility import atms_visible_to, tickets_visible_to
+from .visibility import atms_visible_to, tickets_visible_to, visible_row
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 NO_SUCH_TICKET = "No ticket with that id."
@@ -38,12 +37,7 @@ class StaleTicket(Exception):
 
 def visible_ticket(user, ticket_id):
     """The ticket `ticket_id` if `user` may see it, read afresh; else 404."""
-    ticket = None
-    if 0 < ticket_id <= MAX_ROW_ID:
-        ticket = db.session.execute(
-            db.select(Ticket).where(Ticket.id == ticket_id, tickets_visible_to(user))
-            .execution_options(populate_existing=True)
-        ).scalar_one_or_none()
+    ticket = visible_row(user, Ticket, ticket_id)
     if ticket is None:
         raise Refused(404, NO_SUCH_TICKET)
     return ticket

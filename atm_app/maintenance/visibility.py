@@ -13,7 +13,8 @@ may not see does not exist for it (404, absent from lists).
 """
 from sqlalchemy import and_, false, or_, true
 
-from ..models import Atm, Ticket, city_key
+from ..extensions import db
+from ..models import MAX_ROW_ID, Atm, Ticket, city_key
 
 
 def atms_visible_to(user):
@@ -40,3 +41,14 @@ def tickets_visible_to(user):
         and_(Ticket.city_key == key, Ticket.status == "open", Ticket.assignee_id.is_(None)),
     )
 
+
+def visible_row(user, model, row_id):
+    """The Atm or Ticket `row_id`, read afresh, if `user` may see it; else None.
+    An id past the column's range is simply not there."""
+    if not 0 < row_id <= MAX_ROW_ID:
+        return None
+    visible_to = atms_visible_to if model is Atm else tickets_visible_to
+    return db.session.execute(
+        db.select(model).where(model.id == row_id, visible_to(user))
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
