@@ -83,6 +83,28 @@ def test_migrated_postgres_schema_matches_the_models(fresh_postgres_url):
     assert schema_differences(fresh_postgres_url) == []
 
 
+def assignee_index_condition(database_url):
+    """The WHERE of the tickets' assignee index, as the database reports it."""
+    engine = sa.create_engine(database_url)
+    try:
+        index, = [index for index in sa.inspect(engine).get_indexes("tickets")
+                  if index["name"] == "ix_tickets_assignee_status_due"]
+    finally:
+        engine.dispose()
+    conditions = [str(value) for key, value in index.get("dialect_options", {}).items()
+                  if key.endswith("_where")]
+    return " ".join(conditions)
+
+
+@pytest.mark.parametrize("url_fixture", ["sqlite_url", "fresh_postgres_url"])
+def test_the_assignee_index_holds_no_unassigned_ticket(url_fixture, request):
+    """Unassigned tickets are found by city: under one NULL key they would make
+    a technician's tickets to take cost as much as the whole fleet's."""
+    database_url = request.getfixturevalue(url_fixture)
+    upgrade(database_url)
+    assert "assignee_id IS NOT NULL" in assignee_index_condition(database_url)
+
+
 def test_upgrade_twice_changes_nothing(sqlite_url):
     upgrade(sqlite_url)
     upgrade(sqlite_url)

@@ -77,7 +77,11 @@ class Ticket(db.Model):
         Index("ix_tickets_city_status_due", "city_key", "status", "restore_due_at", "id"),
         Index("ix_tickets_city_created", "city_key", "created_at", "id"),
         Index("ix_tickets_city_due", "city_key", "restore_due_at", "id"),
-        Index("ix_tickets_assignee_status_due", "assignee_id", "status", "restore_due_at", "id"),
+        # Assigned tickets only: unassigned ones are reached by city, never
+        # through one key that holds every city's (migration 0004).
+        Index("ix_tickets_assignee_status_due", "assignee_id", "status", "restore_due_at", "id",
+              sqlite_where=db.text("assignee_id IS NOT NULL"),
+              postgresql_where=db.text("assignee_id IS NOT NULL")),
         Index("ix_tickets_atm_status", "atm_id", "status"),
         Index("ix_tickets_status_due", "status", "restore_due_at", "id"),
         Index("ix_tickets_created", "created_at", "id"),
