@@ -101,3 +101,14 @@ def test_lists_and_figures_read_tickets_through_an_index(some_work, who, path):
     for statement, parameters in statements:
         lines = plan(statement, parameters)
         assert full_scans_of_tickets(lines) == [], "\n".join([statement, *lines])
+
+
+def test_a_citys_unresolved_list_reads_only_the_unresolved_tickets(some_work):
+    """The supervisor's everyday list goes through the index of unresolved tickets
+    (migration 0005), whatever order the statuses are named in, instead of
+    walking the city's whole history in due order."""
+    path = "/api/tickets/?status=on_hold,open,in_progress,assigned&sort=due&limit=50"
+    statements = statements_reading_tickets(some_work, "lsup", path)
+    assert len(statements) == 1
+    lines = plan(*statements[0])
+    assert any("ix_tickets_city_unresolved_due" in line for line in lines), "\n".join(lines)

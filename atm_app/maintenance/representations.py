@@ -14,10 +14,9 @@ def user_ref(user):
     return None if user is None else {"id": user.id, "username": user.username}
 
 
-def atm_ref(atm):
-    """The short form of an ATM inside a ticket."""
-    return {"id": atm.id, "terminal_id": atm.terminal_id, "city": atm.city,
-            "address": atm.address}
+def named(user_id, username):
+    """`{"id", "username"}` from a ticket's own columns, or None."""
+    return None if user_id is None else {"id": user_id, "username": username}
 
 
 def atm_json(atm, state=None):
@@ -39,11 +38,16 @@ def atm_json(atm, state=None):
 
 
 def ticket_json(ticket, viewer, now=None):
-    """The `ticket` object as `viewer` sees it now."""
+    """The `ticket` object as `viewer` sees it now.
+
+    `ticket` is a models.Ticket or a tickets.ShownTicket (the API's
+    lists): both carry the same names.
+    """
     now = now or utcnow()
     return {
         "id": ticket.id,
-        "atm": atm_ref(ticket.atm),
+        "atm": {"id": ticket.atm_id, "terminal_id": ticket.atm_terminal_id, "city": ticket.atm_city,
+                "address": ticket.atm_address},
         "city": ticket.city,
         "kind": ticket.kind,
         "priority": ticket.priority,
@@ -51,8 +55,8 @@ def ticket_json(ticket, viewer, now=None):
         "description": ticket.description,
         "out_of_service": ticket.out_of_service,
         "status": ticket.status,
-        "assignee": user_ref(ticket.assignee),
-        "reported_by": user_ref(ticket.reported_by),
+        "assignee": named(ticket.assignee_id, ticket.assignee_username),
+        "reported_by": named(ticket.reported_by_id, ticket.reporter_username),
         "created_at": isoformat(ticket.created_at),
         "assigned_at": isoformat(ticket.assigned_at),
         "started_at": isoformat(ticket.started_at),

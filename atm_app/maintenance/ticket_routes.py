@@ -31,7 +31,7 @@ def ticket_response(ticket, status=200):
 def list_tickets():
     """The tickets the caller sees, filtered and sorted, a page at a time."""
     user = viewer()
-    page = tickets.list_tickets(user, schemas.load(schemas.TicketQuery, request.args))
+    page = tickets.list_tickets(user, schemas.load(schemas.TicketQuery, request.args), as_rows=True)
     return jsonify(tickets=[ticket_json(ticket, user) for ticket in page.tickets],
                    next=page.next)
 

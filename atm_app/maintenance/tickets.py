@@ -4,11 +4,13 @@ Every change to a ticket goes through `commit_change`: a compare-and-set
 UPDATE on `version`, the timeline event and the audit row, in one
 transaction. What each action changes is decided in actions.py.
 """
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, tuple_
+from sqlalchemy import and_, bindparam, or_, tuple_
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from .. import audit
 from ..database import connection, transaction
@@ -20,6 +22,7 @@ from ..models import (
     IdempotencyKey,
     Ticket,
     TicketEvent,
+    User,
     city_key,
     utcnow,
 )
@@ -282,12 +285,21 @@ class TicketPage:
     next: str | None
 
 
+def status_in(statuses):
+    """`status IN (...)` with the names written into the SQL rather than bound:
+    SQLite uses a partial index (the unresolved tickets', models.Ticket) only
+    where it can read the condition as the index's own. The names are the
+    table's, never a caller's text (schemas.CommaList checks them)."""
+    return Ticket.status.in_(bindparam("statuses", tuple(statuses), expanding=True,
+                                       literal_execute=True, unique=True))
+
+
 def filtered_tickets(user, query, now=None):
     """The SELECT of the tickets `user` sees that match a list query (schemas.TicketQuery)."""
     now = now or utcnow()
     conditions = [tickets_visible_to(user)]
     if "status" in query:
-        conditions.append(Ticket.status.in_(query["status"]))
+        conditions.append(status_in(query["status"]))
     if "priority" in query:
         conditions.append(Ticket.priority.in_(query["priority"]))
     if "kind" in query:
@@ -299,11 +311,10 @@ def filtered_tickets(user, query, now=None):
     if "assignee_id" in query:
         conditions.append(Ticket.assignee_id == query["assignee_id"])
     if "overdue" in query:
-        overdue = and_(Ticket.status.in_(UNRESOLVED), Ticket.restore_due_at < now)
+        overdue = and_(status_in(UNRESOLVED), Ticket.restore_due_at < now)
         conditions.append(overdue if query["overdue"] else ~overdue)
     if "due_before" in query:  # the pages' "at risk": unresolved and due soon
-        conditions.append(and_(Ticket.status.in_(UNRESOLVED),
-                               Ticket.restore_due_at < query["due_before"]))
+        conditions.append(and_(status_in(UNRESOLVED), Ticket.restore_due_at < query["due_before"]))
     if query.get("q"):
         text = query["q"].casefold()
         conditions.append(or_(
@@ -322,11 +333,34 @@ def ordered(select, sort):
     return select.order_by(column, Ticket.id)
 
 
-def list_tickets(user, query):
+ASSIGNEE, REPORTER = aliased(User), aliased(User)
+# What the API shows of a ticket: its columns and, under the names models.Ticket
+# gives them, its ATM's and people's.
+SHOWN_COLUMNS = (
+    *Ticket.__table__.c, Atm.terminal_id.label("atm_terminal_id"), Atm.city.label("atm_city"),
+    Atm.address.label("atm_address"), ASSIGNEE.username.label("assignee_username"),
+    REPORTER.username.label("reporter_username"))
+ShownTicket = namedtuple("ShownTicket", [column.key for column in SHOWN_COLUMNS])
+
+
+def shown_tickets(select):
+    """The tickets of `select` as ShownTicket tuples, not ORM objects: for a list,
+    building those cost as much again as its SQL. (Plain tuples, not the
+    database's rows, because JSON reads every field of each.)"""
+    select = (select.with_only_columns(*SHOWN_COLUMNS)
+              .join(Atm, Atm.id == Ticket.atm_id)
+              .outerjoin(ASSIGNEE, ASSIGNEE.id == Ticket.assignee_id)
+              .outerjoin(REPORTER, REPORTER.id == Ticket.reported_by_id))
+    return [ShownTicket(*row) for row in db.session.execute(select)]
+
+
+def list_tickets(user, query, as_rows=False):
     """One page of the tickets `user` sees for a list query, and the next page's cursor.
 
     Keyset pagination: the cursor holds the sort value and id of the last
     ticket shown, so a page starts right after it even while tickets are added.
+    The tickets are models.Ticket objects, or with `as_rows` ShownTicket
+    tuples (the JSON API, which needs no more).
     """
     sort, limit = query["sort"], query["limit"]
     column, newest_first = SORTS[sort]
@@ -336,7 +370,11 @@ def list_tickets(user, query):
         after = (tuple_(column, Ticket.id) < tuple_(value, last_id) if newest_first
                  else tuple_(column, Ticket.id) > tuple_(value, last_id))
         select = select.where(after)
-    tickets = db.session.execute(ordered(select, sort).limit(limit + 1)).scalars().all()
+    select = ordered(select, sort).limit(limit + 1)
+    if as_rows:
+        tickets = shown_tickets(select)
+    else:
+        tickets = db.session.execute(select).scalars().all()
     more = len(tickets) > limit
     tickets = tickets[:limit]
     last = tickets[-1] if tickets else None
@@ -351,7 +389,7 @@ def open_work_of(user, assignee_ids):
     return dict(db.session.execute(
         db.select(Ticket.assignee_id, db.func.count())
         .where(tickets_visible_to(user), Ticket.assignee_id.in_(assignee_ids),
-               Ticket.status.in_(UNRESOLVED))
+               status_in(UNRESOLVED))
         .group_by(Ticket.assignee_id)).all())
 
 
