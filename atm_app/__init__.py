@@ -17,6 +17,7 @@ from config import BASE_DIR, INSTANCE_DIR, config_for
 from . import database
 from .audit import JsonLineFormatter
 from .extensions import csrf, db, jwt
+from .json_provider import OrjsonProvider
 
 
 def create_app(config_name=None, overrides=None):
@@ -29,6 +30,7 @@ def create_app(config_name=None, overrides=None):
     )
     app.config.from_mapping(config_for(config_name).load())
     app.config.from_mapping(overrides or {})
+    app.json = OrjsonProvider(app)
     app.url_map.strict_slashes = False
     INSTANCE_DIR.mkdir(exist_ok=True)
 
