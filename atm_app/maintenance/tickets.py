@@ -61,30 +61,30 @@ def commit_change(actor, ticket, values, event_action, detail, audit_event, guar
     gets 412 when it sent If-Match (`guarded`), else 409. Returns the
     ticket as it is now.
     """
-    from_status = ticket.status
+    ticket_id, from_status = ticket.id, ticket.status  # the commit expires `ticket`
     now = utcnow()
     try:
         with transaction():
             changed = connection().execute(
                 db.update(Ticket)
-                .where(Ticket.id == ticket.id, Ticket.version == ticket.version)
+                .where(Ticket.id == ticket_id, Ticket.version == ticket.version)
                 .values(**values, version=Ticket.version + 1)
             ).rowcount
             if changed != 1:
                 raise StaleTicket()
             to_status = values.get("status", from_status)
-            write_event(ticket.id, actor, event_action, from_status, to_status, detail, now)
+            write_event(ticket_id, actor, event_action, from_status, to_status, detail, now)
             moved = f"{from_status} -> {to_status}" if to_status != from_status else None
             said = "; ".join(part for part in (moved, detail) if part)
-            logged = audit.store(audit_event, user=actor, detail=f"ticket {ticket.id}: {said}")
+            logged = audit.store(audit_event, user=actor, detail=f"ticket {ticket_id}: {said}")
     except StaleTicket:
-        current = visible_ticket(actor, ticket.id)
+        current = visible_ticket(actor, ticket_id)
         if guarded:
             raise Refused(412, f"The ticket changed since you read it: it is at version "
                                f"{current.version} now.") from None
         raise Refused(409, f"The ticket changed meanwhile; it is {current.status} now.") from None
     audit.log_values(logged)
-    return db.session.get(Ticket, ticket.id, populate_existing=True)
+    return db.session.get(Ticket, ticket_id, populate_existing=True)
 
 
 def write_event(ticket_id, actor, action, from_status, to_status, detail, now):
