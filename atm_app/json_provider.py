@@ -2,8 +2,8 @@
 
 A page of tickets is a few hundred keys; the standard library's encoder
 spent as long writing them as the ticket rows took to read. orjson writes
-the same JSON: keys sorted, no spaces, each object Flask's provider does not
-know (dates, decimals, dataclasses) handed to that provider's own `default`.
+the same JSON: keys sorted, no spaces, dates and every type it does not know
+(decimals, for one) handed to Flask's provider's own `default`.
 Only its text differs for characters beyond ASCII, written as UTF-8 instead
 of `\\u` escapes, which every JSON reader takes as the same string. Request
 bodies are still read by Flask's provider.
@@ -11,8 +11,7 @@ bodies are still read by Flask's provider.
 import orjson
 from flask.json.provider import DefaultJSONProvider
 
-OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME \
-    | orjson.OPT_PASSTHROUGH_DATACLASS
+OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
 class OrjsonProvider(DefaultJSONProvider):
