@@ -15,7 +15,7 @@ from ..errors import Refused
 from ..extensions import db
 from ..models import MAX_ROW_ID, User, city_key, utcnow
 from . import schemas, sla
-from .tickets import check_version, commit_change, visible_ticket
+from .tickets import check_version, commit_change, shown_ticket
 
 # Who may take an action on a ticket.
 ASSIGNEE = "the assignee"
@@ -60,7 +60,7 @@ def mark_closed(ticket, fields, now):
 def reopen_work(ticket, fields, now):
     """Back to the same assignee while it is an active technician of the city, else open."""
     values = {"reopen_count": ticket.reopen_count + 1, "closed_at": None, "resolution": None}
-    if active_technician_of(ticket.assignee_id, ticket.city):
+    if active_technician(ticket.assignee_id, ticket.city) is not None:
         return {**values, "status": "assigned", "assigned_at": now}
     return {**values, "status": "open", "assignee_id": None, "assigned_at": None}
 
@@ -121,13 +121,14 @@ def actions_for(user, ticket):
             if ticket.status in action.sources and may_take(action, user, ticket, parts=parts)]
 
 
-def active_technician_of(user_id, city):
-    """Whether `user_id` is an active technician of `city`."""
-    if user_id is None or not 0 < user_id <= MAX_ROW_ID:
-        return False
-    user = db.session.get(User, user_id)
-    return (user is not None and user.is_active and user.role == "technician"
-            and user.city_key is not None and user.city_key == city_key(city))
+def active_technician(user_id, city):
+    """The username of `user_id` if it is an active technician of `city`, else None."""
+    key = city_key(city)
+    if user_id is None or key is None or not 0 < user_id <= MAX_ROW_ID:
+        return None
+    return db.session.execute(db.select(User.username).where(
+        User.id == user_id, User.is_active, User.role == "technician", User.city_key == key)
+    ).scalar()
 
 
 def take_action(user, ticket_id, name, read_body, if_match=None):
@@ -142,7 +143,7 @@ def take_action(user, ticket_id, name, read_body, if_match=None):
     known to be seen (a technician's own assign needs it for the 403).
     """
     action = ACTIONS.get(name)
-    ticket = visible_ticket(user, ticket_id)
+    ticket = shown_ticket(user, ticket_id)
     if action is None:
         raise Refused(404, f"There is no action {name!r}; the actions are {', '.join(ACTIONS)}.")
     body = read_body() if parts_played(user, ticket) & action.takers == {SELF} else None
@@ -150,10 +151,12 @@ def take_action(user, ticket_id, name, read_body, if_match=None):
         raise Refused(403, f"Only {' or '.join(sorted(action.takers))} may {name} this ticket.")
     check_version(ticket, if_match)
     fields = schemas.load(schemas.action_body(action.field), read_body() if body is None else body)
-    if action.field == "assignee_id" and not active_technician_of(fields["assignee_id"],
-                                                                   ticket.city):
-        raise Refused(400, "Some fields are missing or invalid.",
-                      {"assignee_id": [f"Choose an active technician of {ticket.city}."]})
+    assignee = None
+    if action.field == "assignee_id":
+        assignee = active_technician(fields["assignee_id"], ticket.city)
+        if assignee is None:
+            raise Refused(400, "Some fields are missing or invalid.",
+                          {"assignee_id": [f"Choose an active technician of {ticket.city}."]})
     if ticket.status not in action.sources:
         raise Refused(409, f"The ticket is {ticket.status}; {name} works only on "
                            f"{', '.join(action.sources)} tickets.")
@@ -161,14 +164,14 @@ def take_action(user, ticket_id, name, read_body, if_match=None):
     values = {"status": action.target, **action.effect(ticket, fields, now)}
     if ticket.status == "on_hold" and values["status"] != "on_hold":
         values.update(sla.resumed_clocks(ticket, now), hold_reason=None)
-    detail = describe_action(action, fields)
+    detail = describe_action(action, fields, assignee)
     return commit_change(user, ticket, values, name, detail, action.audit_event,
                          guarded=bool(if_match))
 
 
-def describe_action(action, fields):
+def describe_action(action, fields, assignee):
     """The timeline's words for an action beside its two statuses: who it was
     assigned to, or the reason or resolution it carried (None for the others)."""
     if action.field == "assignee_id":
-        return f"assigned to {db.session.get(User, fields['assignee_id']).username}"
+        return f"assigned to {assignee}"
     return fields[action.field] if action.field else None

@@ -27,7 +27,7 @@ from ..models import (
     utcnow,
 )
 from . import cursors, sla
-from .visibility import atms_visible_to, tickets_visible_to, visible_row
+from .visibility import atms_visible_to, tickets_visible_to, visible_row, visible_with_id
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 NO_SUCH_TICKET = "No ticket with that id."
@@ -36,6 +36,50 @@ FINISHED = ("closed", "cancelled")
 
 class StaleTicket(Exception):
     """The ticket changed between reading it and writing the change."""
+
+
+# --- a ticket as the API shows it ------------------------------------------------
+
+ASSIGNEE, REPORTER = aliased(User), aliased(User)
+# What the API shows of a ticket: its columns and, under the names models.Ticket
+# gives them, its ATM's and people's.
+SHOWN_COLUMNS = (
+    *Ticket.__table__.c, Atm.terminal_id.label("atm_terminal_id"), Atm.city.label("atm_city"),
+    Atm.address.label("atm_address"), ASSIGNEE.username.label("assignee_username"),
+    REPORTER.username.label("reporter_username"))
+ShownTicket = namedtuple("ShownTicket", [column.key for column in SHOWN_COLUMNS])
+
+
+def with_shown_columns(select):
+    """A SELECT of tickets turned into one of their SHOWN_COLUMNS."""
+    return (select.with_only_columns(*SHOWN_COLUMNS)
+            .join(Atm, Atm.id == Ticket.atm_id)
+            .outerjoin(ASSIGNEE, ASSIGNEE.id == Ticket.assignee_id)
+            .outerjoin(REPORTER, REPORTER.id == Ticket.reported_by_id))
+
+
+# Made once: building a statement costs several times what running it does.
+SHOWN_TICKETS = with_shown_columns(db.select(Ticket))
+SHOWN_TICKET_BY_ID = SHOWN_TICKETS.where(Ticket.id == bindparam("ticket_id"))
+
+
+def shown_tickets(select, parameters=None):
+    """The tickets of `select` (of SHOWN_COLUMNS) as ShownTicket tuples, not ORM
+    objects: for a list, building those cost as much again as its SQL. (Plain
+    tuples, not the database's rows, because JSON reads every field of each.)"""
+    return [ShownTicket(*row) for row in connection().execute(select, parameters)]
+
+
+def shown_ticket(user, ticket_id):
+    """The ticket `ticket_id` as a ShownTicket if `user` may see it; else 404.
+
+    What an action reads, and answers with: a change is written by Core
+    statements, so it needs no ORM object, whose making costs more than the read.
+    """
+    found = shown_tickets(SHOWN_TICKETS.where(visible_with_id(user, Ticket, ticket_id)))
+    if not found:
+        raise Refused(404, NO_SUCH_TICKET)
+    return found[0]
 
 
 def visible_ticket(user, ticket_id):
@@ -53,45 +97,52 @@ def check_version(ticket, if_match):
                            f"{ticket.version} now.")
 
 
+TICKETS = Ticket.__table__
+# A change of one ticket, made once: SQLAlchemy adds each parameter named
+# after a column to its SET, and it applies only at the version read.
+UPDATE_TICKET = (
+    TICKETS.update()
+    .where(TICKETS.c.id == bindparam("ticket_id"), TICKETS.c.version == bindparam("read_version"))
+    .values(version=TICKETS.c.version + 1))
+INSERT_TICKET_EVENT = TicketEvent.__table__.insert()
+
+
 def commit_change(actor, ticket, values, event_action, detail, audit_event, guarded):
     """Write `values` to `ticket` with its timeline event and audit row, all or nothing.
 
     The UPDATE applies only while the ticket still has the version it was
     read at, so of several simultaneous changes exactly one wins; a loser
     gets 412 when it sent If-Match (`guarded`), else 409. Returns the
-    ticket as it is now.
+    ticket as it is now (a ShownTicket).
     """
-    ticket_id, from_status = ticket.id, ticket.status  # the commit expires `ticket`
+    to_status = values.get("status", ticket.status)
+    moved = f"{ticket.status} -> {to_status}" if to_status != ticket.status else None
+    said = "; ".join(part for part in (moved, detail) if part)
     now = utcnow()
     try:
-        with transaction():
-            changed = connection().execute(
-                db.update(Ticket)
-                .where(Ticket.id == ticket_id, Ticket.version == ticket.version)
-                .values(**values, version=Ticket.version + 1)
+        with transaction() as connection_:
+            changed = connection_.execute(
+                UPDATE_TICKET, {**values, "ticket_id": ticket.id, "read_version": ticket.version}
             ).rowcount
             if changed != 1:
                 raise StaleTicket()
-            to_status = values.get("status", from_status)
-            write_event(ticket_id, actor, event_action, from_status, to_status, detail, now)
-            moved = f"{from_status} -> {to_status}" if to_status != from_status else None
-            said = "; ".join(part for part in (moved, detail) if part)
-            logged = audit.store(audit_event, user=actor, detail=f"ticket {ticket_id}: {said}")
+            write_event(ticket.id, actor, event_action, ticket.status, to_status, detail, now)
+            logged = audit.store(audit_event, user=actor, detail=f"ticket {ticket.id}: {said}")
     except StaleTicket:
-        current = visible_ticket(actor, ticket_id)
+        current = shown_ticket(actor, ticket.id)
         if guarded:
             raise Refused(412, f"The ticket changed since you read it: it is at version "
                                f"{current.version} now.") from None
         raise Refused(409, f"The ticket changed meanwhile; it is {current.status} now.") from None
     audit.log_values(logged)
-    return db.session.get(Ticket, ticket_id, populate_existing=True)
+    return shown_tickets(SHOWN_TICKET_BY_ID, {"ticket_id": ticket.id})[0]
 
 
 def write_event(ticket_id, actor, action, from_status, to_status, detail, now):
     """One timeline line, on the transaction's connection."""
-    connection().execute(db.insert(TicketEvent).values(
-        ticket_id=ticket_id, time=now, actor_id=actor.id if actor is not None else None,
-        action=action, from_status=from_status, to_status=to_status, detail=detail))
+    connection().execute(INSERT_TICKET_EVENT, {
+        "ticket_id": ticket_id, "time": now, "actor_id": actor.id if actor is not None else None,
+        "action": action, "from_status": from_status, "to_status": to_status, "detail": detail})
 
 
 # --- raising a ticket ---------------------------------------------------------
@@ -219,7 +270,7 @@ def edit_ticket(user, ticket_id, fields_of, if_match=None):
     `fields_of` reads the body (schemas.load), called only once the caller
     may edit: the contract's order is 404, 403, 412, 400, then 409.
     """
-    ticket = visible_ticket(user, ticket_id)
+    ticket = shown_ticket(user, ticket_id)
     if user.role not in ("supervisor", "host"):
         raise Refused(403, "Only a supervisor of the ticket's city or a data host may edit it.")
     check_version(ticket, if_match)
@@ -333,27 +384,6 @@ def ordered(select, sort):
     return select.order_by(column, Ticket.id)
 
 
-ASSIGNEE, REPORTER = aliased(User), aliased(User)
-# What the API shows of a ticket: its columns and, under the names models.Ticket
-# gives them, its ATM's and people's.
-SHOWN_COLUMNS = (
-    *Ticket.__table__.c, Atm.terminal_id.label("atm_terminal_id"), Atm.city.label("atm_city"),
-    Atm.address.label("atm_address"), ASSIGNEE.username.label("assignee_username"),
-    REPORTER.username.label("reporter_username"))
-ShownTicket = namedtuple("ShownTicket", [column.key for column in SHOWN_COLUMNS])
-
-
-def shown_tickets(select):
-    """The tickets of `select` as ShownTicket tuples, not ORM objects: for a list,
-    building those cost as much again as its SQL. (Plain tuples, not the
-    database's rows, because JSON reads every field of each.)"""
-    select = (select.with_only_columns(*SHOWN_COLUMNS)
-              .join(Atm, Atm.id == Ticket.atm_id)
-              .outerjoin(ASSIGNEE, ASSIGNEE.id == Ticket.assignee_id)
-              .outerjoin(REPORTER, REPORTER.id == Ticket.reported_by_id))
-    return [ShownTicket(*row) for row in db.session.execute(select)]
-
-
 def list_tickets(user, query, as_rows=False):
     """One page of the tickets `user` sees for a list query, and the next page's cursor.
 
@@ -372,7 +402,7 @@ def list_tickets(user, query, as_rows=False):
         select = select.where(after)
     select = ordered(select, sort).limit(limit + 1)
     if as_rows:
-        tickets = shown_tickets(select)
+        tickets = shown_tickets(with_shown_columns(select))
     else:
         tickets = db.session.execute(select).scalars().all()
     more = len(tickets) > limit

@@ -42,13 +42,18 @@ def tickets_visible_to(user):
     )
 
 
-def visible_row(user, model, row_id):
-    """The Atm or Ticket `row_id`, read afresh, if `user` may see it; else None.
+def visible_with_id(user, model, row_id):
+    """The SQL condition that picks the Atm or Ticket `row_id` if `user` may see it.
     An id past the column's range is simply not there."""
     if not 0 < row_id <= MAX_ROW_ID:
-        return None
+        return false()
     visible_to = atms_visible_to if model is Atm else tickets_visible_to
+    return and_(model.id == row_id, visible_to(user))
+
+
+def visible_row(user, model, row_id):
+    """The Atm or Ticket `row_id`, read afresh, if `user` may see it; else None."""
     return db.session.execute(
-        db.select(model).where(model.id == row_id, visible_to(user))
+        db.select(model).where(visible_with_id(user, model, row_id))
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()

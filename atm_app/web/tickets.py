@@ -197,8 +197,8 @@ def ticket_action(ticket_id, name):
         current = tickets.visible_ticket(current_user, ticket_id)
         return render_ticket(current, error=refusal_sentence(refusal), typed={name: body},
                              status=refusal.status)
-    assignee = ticket.assignee.username if ticket.assignee else ""
-    flash(f"Ticket #{ticket.id}: " + ACTION_DONE[name].format(assignee=assignee), "success")
+    flash(f"Ticket #{ticket.id}: " + ACTION_DONE[name].format(assignee=ticket.assignee_username),
+          "success")
     return redirect(back or url_for("web.ticket_page", ticket_id=ticket.id), 303)
 
 
