@@ -35,17 +35,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import Engine
 
 
-# Each SQLite connection's own page cache, in KiB. The operating system caches
-# the file for every connection already; SQLite's default (2 MiB each, every
-# pooled connection of every worker) filled up on a large database and grew
-# the server's memory with the data, with no gain in speed (docs/performance.md).
-SQLITE_CACHE_KIB = 512
-
-
 @event.listens_for(Engine, "connect")
 def tune_sqlite_connection(dbapi_connection, connection_record):
-    """WAL and a busy timeout, so concurrent writers wait instead of failing;
-    a small page cache (SQLITE_CACHE_KIB).
+    """WAL and a busy timeout, so concurrent writers wait instead of failing.
 
     Without them, simultaneous refreshes and audit writes on SQLite fail with
     "database is locked". PostgreSQL connections are left alone.
@@ -55,7 +47,6 @@ def tune_sqlite_connection(dbapi_connection, connection_record):
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout = 10000")
     cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     cursor.execute("PRAGMA journal_mode")
     if cursor.fetchone()[0] not in ("memory",):
         cursor.execute("PRAGMA journal_mode = WAL")
