@@ -14,6 +14,7 @@ from typing import Callable
 from ..errors import Refused
 from ..extensions import db
 from ..models import MAX_ROW_ID, User, city_key, utcnow
+from ..users.service import active_technician_of
 from . import schemas, sla
 from .tickets import check_version, commit_change, shown_ticket
 
@@ -126,9 +127,8 @@ def active_technician(user_id, city):
     key = city_key(city)
     if user_id is None or key is None or not 0 < user_id <= MAX_ROW_ID:
         return None
-    return db.session.execute(db.select(User.username).where(
-        User.id == user_id, User.is_active, User.role == "technician", User.city_key == key)
-    ).scalar()
+    return db.session.execute(
+        db.select(User.username).where(User.id == user_id, active_technician_of(key))).scalar()
 
 
 def take_action(user, ticket_id, name, read_body, if_match=None):

@@ -5,6 +5,7 @@ Each function validates, writes, records the audit event, and raises
 """
 import re
 
+from sqlalchemy import and_
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
@@ -186,14 +187,19 @@ def list_users(role=None, city=None):
     return db.session.execute(query).scalars().all()
 
 
+def active_technician_of(key):
+    """The SQL condition that picks the active technicians of the city `key`
+    (models.city_key): who may be assigned its work."""
+    return and_(User.role == "technician", User.is_active.is_(True), User.city_key == key)
+
+
 def technicians_of(city):
     """The active technicians of a city (any case), by username: who may be assigned its work."""
     key = city_key(city)
     if key is None:
         return []
     return db.session.execute(
-        db.select(User).where(User.role == "technician", User.is_active.is_(True),
-                              User.city_key == key).order_by(User.username_key)
+        db.select(User).where(active_technician_of(key)).order_by(User.username_key)
     ).scalars().all()
 
 
