@@ -2,9 +2,9 @@
 its tickets, in the database and the app log.
 
 Callers pass names and ids only; nothing here ever sees a password or token.
-One event is written elsewhere: a refresh's row comes from the database
-itself, from the UPDATE that accepts the token (models.REFRESH_AUDIT_TRIGGER);
-only its log line is written here.
+Two kinds of row come from the database itself, each from the UPDATE it
+records: a refresh's (models.REFRESH_AUDIT_TRIGGER) and a ticket change's
+(models.TICKET_CHANGE_TRIGGER); only their log lines are written here.
 """
 import json
 import logging
@@ -82,9 +82,10 @@ def store(event, user=None, username=None, detail=None):
     return values
 
 
-def log_stored_event(event, user, time):
-    """Log an event whose row the database wrote itself: a refresh (models.REFRESH_AUDIT_TRIGGER)."""
-    log_values(event_values(event, user, None, None, time))
+def log_stored_event(event, user, time, detail=None):
+    """Log an event whose row the database wrote itself: a refresh or a ticket change
+    (models.REFRESH_AUDIT_TRIGGER, TICKET_CHANGE_TRIGGER)."""
+    log_values(event_values(event, user, None, detail, time))
 
 
 def event_values(event, user, username, detail, time):

@@ -9,8 +9,9 @@ from .. import audit
 from ..database import connection, transaction
 from ..errors import Refused
 from ..extensions import db
-from ..models import UNRESOLVED, Atm, Ticket, TicketEvent, city_key, utcnow
+from ..models import UNRESOLVED, Atm, Ticket, city_key, utcnow
 from . import cursors
+from .tickets import last_change
 from .visibility import atms_visible_to, visible_row
 
 NO_SUCH_ATM = "No ATM with that id."
@@ -92,17 +93,12 @@ def update_atm(user, atm_id, fields):
 
 
 def move_tickets(user, atm, city):
-    """Give every ticket of `atm` its new city, each change on its timeline."""
-    now = utcnow()
-    tickets = Ticket.__table__
-    connection().execute(db.insert(TicketEvent).from_select(
-        ["ticket_id", "time", "actor_id", "action", "from_status", "to_status", "detail"],
-        db.select(tickets.c.id, db.literal(now), db.literal(user.id if user else None),
-                  db.literal("edit"), tickets.c.status, tickets.c.status,
-                  db.literal(f"city {atm.city} -> {city} (the ATM moved)"))
-        .where(tickets.c.atm_id == atm.id)))
+    """Give every ticket of `atm` its new city, each change on its timeline (the
+    ATM's own audit row tells of the move, so the tickets' write none)."""
+    moved = f"city {atm.city} -> {city} (the ATM moved)"
     connection().execute(db.update(Ticket).where(Ticket.atm_id == atm.id).values(
-        city=city, city_key=city_key(city), version=Ticket.version + 1))
+        city=city, city_key=city_key(city), version=Ticket.version + 1,
+        **last_change(user, "edit", moved, None, moved, utcnow())))
 
 
 # --- lists and state -------------------------------------------------------------

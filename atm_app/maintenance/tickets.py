@@ -1,8 +1,8 @@
 """Tickets: raising them, editing them, notes, lists, and the one way a change is written.
 
-Every change to a ticket goes through `commit_change`: a compare-and-set
-UPDATE on `version`, the timeline event and the audit row, in one
-transaction. What each action changes is decided in actions.py.
+Every change to a ticket goes through `commit_change`: one compare-and-set
+UPDATE on `version`, which writes the timeline event and the audit row
+itself. What each action changes is decided in actions.py.
 """
 from collections import namedtuple
 from dataclasses import dataclass
@@ -27,24 +27,28 @@ from ..models import (
     utcnow,
 )
 from . import cursors, sla
-from .visibility import atms_visible_to, tickets_visible_to, visible_row, visible_with_id
+from .visibility import (
+    atms_visible_to,
+    by_id_for_each_role,
+    tickets_visible_to,
+    viewer_parameters,
+    visible_row,
+)
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 NO_SUCH_TICKET = "No ticket with that id."
 FINISHED = ("closed", "cancelled")
 
 
-class StaleTicket(Exception):
-    """The ticket changed between reading it and writing the change."""
-
-
 # --- a ticket as the API shows it ------------------------------------------------
 
 ASSIGNEE, REPORTER = aliased(User), aliased(User)
-# What the API shows of a ticket: its columns and, under the names models.Ticket
-# gives them, its ATM's and people's.
+# What the API shows of a ticket: its columns (but its latest change's, which
+# the database keeps for itself) and, under the names models.Ticket gives them,
+# its ATM's and people's.
 SHOWN_COLUMNS = (
-    *Ticket.__table__.c, Atm.terminal_id.label("atm_terminal_id"), Atm.city.label("atm_city"),
+    *(column for column in Ticket.__table__.c if not column.key.startswith("last_change_")),
+    Atm.terminal_id.label("atm_terminal_id"), Atm.city.label("atm_city"),
     Atm.address.label("atm_address"), ASSIGNEE.username.label("assignee_username"),
     REPORTER.username.label("reporter_username"))
 ShownTicket = namedtuple("ShownTicket", [column.key for column in SHOWN_COLUMNS])
@@ -60,7 +64,7 @@ def with_shown_columns(select):
 
 # Made once: building a statement costs several times what running it does.
 SHOWN_TICKETS = with_shown_columns(db.select(Ticket))
-SHOWN_TICKET_BY_ID = SHOWN_TICKETS.where(Ticket.id == bindparam("ticket_id"))
+SHOWN_TICKET_SEEN_BY = by_id_for_each_role(SHOWN_TICKETS, Ticket)
 
 
 def shown_tickets(select, parameters=None):
@@ -76,7 +80,8 @@ def shown_ticket(user, ticket_id):
     What an action reads, and answers with: a change is written by Core
     statements, so it needs no ORM object, whose making costs more than the read.
     """
-    found = shown_tickets(SHOWN_TICKETS.where(visible_with_id(user, Ticket, ticket_id)))
+    parameters = viewer_parameters(user, ticket_id)
+    found = parameters and shown_tickets(SHOWN_TICKET_SEEN_BY[user.role], parameters)
     if not found:
         raise Refused(404, NO_SUCH_TICKET)
     return found[0]
@@ -107,39 +112,56 @@ UPDATE_TICKET = (
 INSERT_TICKET_EVENT = TicketEvent.__table__.insert()
 
 
-def commit_change(actor, ticket, values, event_action, detail, audit_event, guarded):
-    """Write `values` to `ticket` with its timeline event and audit row, all or nothing.
+def commit_change(actor, ticket, values, event_action, detail, audit_event, guarded,
+                  assignee_name=None):
+    """Write `values` to `ticket` (a ShownTicket) with its timeline event and audit row,
+    all or nothing.
 
-    The UPDATE applies only while the ticket still has the version it was
-    read at, so of several simultaneous changes exactly one wins; a loser
-    gets 412 when it sent If-Match (`guarded`), else 409. Returns the
-    ticket as it is now (a ShownTicket).
+    One UPDATE: it applies only while the ticket still has the version it
+    was read at, so of several simultaneous changes exactly one wins (a
+    loser gets 412 when it sent If-Match, `guarded`, else 409), and the
+    database writes the event and audit row inside it
+    (models.TICKET_CHANGE_TRIGGER). Returns the ticket as it is now: the one
+    read with `values` applied, which the version check makes exact;
+    `assignee_name` names the assignee `values` sets, if any.
     """
     to_status = values.get("status", ticket.status)
     moved = f"{ticket.status} -> {to_status}" if to_status != ticket.status else None
-    said = "; ".join(part for part in (moved, detail) if part)
+    summary = "; ".join(part for part in (moved, detail) if part)
     now = utcnow()
-    try:
-        with transaction() as connection_:
-            changed = connection_.execute(
-                UPDATE_TICKET, {**values, "ticket_id": ticket.id, "read_version": ticket.version}
-            ).rowcount
-            if changed != 1:
-                raise StaleTicket()
-            write_event(ticket.id, actor, event_action, ticket.status, to_status, detail, now)
-            logged = audit.store(audit_event, user=actor, detail=f"ticket {ticket.id}: {said}")
-    except StaleTicket:
+    changed = connection().execute(UPDATE_TICKET, {
+        **values, **last_change(actor, event_action, detail, audit_event, summary, now),
+        "ticket_id": ticket.id, "read_version": ticket.version}).rowcount
+    if changed != 1:
         current = shown_ticket(actor, ticket.id)
         if guarded:
             raise Refused(412, f"The ticket changed since you read it: it is at version "
-                               f"{current.version} now.") from None
-        raise Refused(409, f"The ticket changed meanwhile; it is {current.status} now.") from None
-    audit.log_values(logged)
-    return shown_tickets(SHOWN_TICKET_BY_ID, {"ticket_id": ticket.id})[0]
+                               f"{current.version} now.")
+        raise Refused(409, f"The ticket changed meanwhile; it is {current.status} now.")
+    audit.log_stored_event(audit_event, actor, now, f"ticket {ticket.id}: {summary}")
+    if "assignee_id" in values:
+        values = {**values, "assignee_username": assignee_name if values["assignee_id"] else None}
+    return ticket._replace(**values, version=ticket.version + 1)
+
+
+def last_change(actor, event_action, detail, audit_event, summary, now):
+    """The last_change_* columns of a change, which the database turns into its
+    timeline event and audit row (models.TICKET_CHANGE_TRIGGER). The audit
+    row's detail is "ticket <id>: " and `summary`; an `audit_event` of None
+    writes no audit row (a change audited elsewhere)."""
+    ip, user_agent = audit.client_details()
+    return {
+        "last_change_at": now, "last_change_by_id": actor.id if actor is not None else None,
+        "last_change_action": event_action, "last_change_detail": detail,
+        "last_change_audit_event": audit_event,
+        "last_change_summary": audit.storable(summary[:255]),
+        "last_change_ip": ip, "last_change_user_agent": audit.storable(user_agent),
+    }
 
 
 def write_event(ticket_id, actor, action, from_status, to_status, detail, now):
-    """One timeline line, on the transaction's connection."""
+    """One timeline line that is not a change (a ticket's creation, a note), on the
+    request's connection."""
     connection().execute(INSERT_TICKET_EVENT, {
         "ticket_id": ticket_id, "time": now, "actor_id": actor.id if actor is not None else None,
         "action": action, "from_status": from_status, "to_status": to_status, "detail": detail})

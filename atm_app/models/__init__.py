@@ -18,6 +18,7 @@ from .maintenance import (  # noqa: F401
     KINDS,
     PRIORITIES,
     STATUSES,
+    TICKET_CHANGE_TRIGGER,
     UNRESOLVED,
     Atm,
     IdempotencyKey,
