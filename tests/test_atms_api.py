@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from atm_app.extensions import db as _db
-from atm_app.models import Atm, Ticket
+from atm_app.models import Atm, AuditEvent, Ticket
 
 ATM_KEYS = {"id", "terminal_id", "city", "address", "model", "pm_interval_days", "is_active",
             "down", "open_tickets", "next_pm_due", "created_at"}
@@ -355,6 +355,21 @@ def test_moving_an_atm_to_another_city_moves_its_tickets_and_who_sees_them(fleet
     seen = fleet.client.get(url, headers=fleet.headers("ksup"))
     assert seen.status_code == 200
     assert (seen.get_json()["city"], seen.get_json()["atm"]["city"]) == ("Kano", "Kano")
+
+
+def test_a_moved_atms_tickets_each_get_a_timeline_line_and_one_audit_row_tells_of_it(fleet, db):
+    ticket = fleet.raise_ticket("lsup", fleet.atms["LAG-003"])
+    assert patch_atm(fleet, fleet.atms["LAG-003"], {"city": "Kano"}).status_code == 200
+    seen = fleet.client.get(f"/api/tickets/{ticket['id']}/", headers=fleet.headers("ksup"))
+    assert seen.get_json()["version"] == ticket["version"] + 1
+    timeline = fleet.client.get(f"/api/tickets/{ticket['id']}/events/",
+                                headers=fleet.headers("ksup")).get_json()["events"]
+    assert [(event["action"], event["from_status"], event["to_status"], event["detail"])
+            for event in timeline[1:]] == [
+        ("edit", "open", "open", "city Lagos -> Kano (the ATM moved)")]
+    audited = db.session.execute(db.select(AuditEvent.event).where(
+        AuditEvent.event.in_(("atm_changed", "ticket_changed")))).scalars().all()
+    assert audited == ["atm_changed"]
 
 
 INVALID_EDITS = [

@@ -156,6 +156,45 @@ def test_a_refresh_on_the_migrated_database_writes_its_audit_row(database, reque
     assert [tuple(row) for row in rows] == [("alice", "127.0.0.1", "script/1.0")]
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_ticket_action_on_the_migrated_database_writes_its_event_and_audit_row(database,
+                                                                                 request):
+    """Migration 0006's trigger, not only the models' copy that the other tests build."""
+    url = request.getfixturevalue("sqlite_url" if database == "sqlite" else "fresh_postgres_url")
+    upgrade(url)
+    created = flask_cli(url, "create-user", "alice", "--role", "host", "--password-stdin",
+                        stdin=f"{STRONG_PASSWORD}\n")
+    assert created.returncode == 0, created.stderr
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url,
+                                 "SQLALCHEMY_ENGINE_OPTIONS": engine_options(url)})
+    client = app.test_client()
+    tokens = client.post("/api/auth/login/", json={"username": "alice",
+                                                   "password": STRONG_PASSWORD}).get_json()
+    headers = {"Authorization": f"Bearer {tokens['access']}", "User-Agent": "script/1.0"}
+    atm = client.post("/api/atms/", headers=headers, json={
+        "terminal_id": "ABJ-001", "city": "Abuja", "address": "1 Unity Road"}).get_json()
+    ticket = client.post("/api/tickets/", headers=headers,
+                         json={"atm_id": atm["id"], "title": "Card reader jammed"}).get_json()
+
+    response = client.post(f"/api/tickets/{ticket['id']}/cancel/", headers=headers,
+                           json={"reason": "Raised twice."})
+
+    assert response.status_code == 200
+    assert response.get_json()["version"] == 2
+    with app.app_context():
+        events = db.session.execute(sa.text(
+            "SELECT action, from_status, to_status, detail FROM ticket_events "
+            "WHERE action = 'cancel'")).all()
+        audited = db.session.execute(sa.text(
+            "SELECT username, ip, user_agent, detail FROM audit_events "
+            "WHERE event = 'ticket_cancelled'")).all()
+        db.engine.dispose()
+    assert [tuple(row) for row in events] == [("cancel", "open", "cancelled", "Raised twice.")]
+    assert [tuple(row) for row in audited] == [
+        ("alice", "127.0.0.1", "script/1.0",
+         f"ticket {ticket['id']}: open -> cancelled; Raised twice.")]
+
+
 def test_downgrading_the_fleet_keeps_the_refresh_audit_trigger(sqlite_url):
     upgrade(sqlite_url)
     result = flask_cli(sqlite_url, "db", "downgrade", "0002_refresh_audit_trigger")
