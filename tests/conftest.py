@@ -9,6 +9,9 @@ except under CI (`CI=true`), where they fail.
 """
 import os
 import re
+import shutil
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -37,6 +40,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_SERVER_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 STRONG_PASSWORD = "Vivid-Turbine-Lantern-42"
+REPO = Path(__file__).resolve().parents[1]
+FLASK = Path(sys.executable).parent / "flask"
 
 
 def pytest_configure(config):
@@ -112,13 +117,44 @@ def empty_redis_database():
         server.close()
 
 
+def flask_cli(database_url, *args, stdin=None):
+    """Run the real `flask --app wsgi ...` against `database_url`."""
+    env = {**os.environ, "DATABASE_URL": database_url, "ATM_ENV": "development"}
+    return subprocess.run([str(FLASK), "--app", "wsgi", *args], cwd=REPO, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def upgrade(database_url):
+    """Build the schema as production does: `flask --app wsgi db upgrade`."""
+    result = flask_cli(database_url, "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+
+
+# The tests run on the schema the migrations build, never on db.create_all()'s:
+# the database's planner breaks ties between equally good indexes by the order
+# they were created in, which the migrations fix and create_all does not.
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory):
+    """A SQLite file after `db upgrade`, built once; tests take copies (new_sqlite_database)."""
+    path = tmp_path_factory.mktemp("schema") / "migrated.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def new_sqlite_database(migrated_sqlite_file):
+    """new_sqlite_database(path): a copy of the migrated schema at `path`, as a URL."""
+    def copy_to(path):
+        shutil.copyfile(migrated_sqlite_file, path)
+        return f"sqlite:///{path}"
+    return copy_to
+
+
 @pytest.fixture(scope="session")
 def postgres_url():
-    """A fresh PostgreSQL database with the schema, for the whole run."""
+    """A fresh PostgreSQL database with the migrated schema, for the whole run."""
     with fresh_postgres_database("atm_pytest") as url:
-        schema_engine = sa.create_engine(url)
-        _db.metadata.create_all(schema_engine)
-        schema_engine.dispose()
+        upgrade(url)
         yield url
 
 
@@ -132,7 +168,7 @@ def backend(request):
 def database_url(backend, request, tmp_path):
     """A database URL for one test: a new SQLite file, or the run's PostgreSQL database."""
     if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return request.getfixturevalue("new_sqlite_database")(tmp_path / "test.sqlite3")
     return request.getfixturevalue("postgres_url")
 
 
@@ -146,8 +182,6 @@ def app(request, database_url, backend):
         overrides.update(marker.kwargs)
     app = create_app("testing", overrides)
     with app.app_context():
-        if backend == "sqlite":
-            _db.create_all()
         yield app
         _db.session.remove()
         if backend == "postgresql":

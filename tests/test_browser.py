@@ -29,12 +29,11 @@ USERS = {
 
 
 @pytest.fixture(scope="module")
-def live_app(tmp_path_factory):
+def live_app(tmp_path_factory, new_sqlite_database):
     """The app in testing configuration over a temporary SQLite file, with a few users."""
-    database = tmp_path_factory.mktemp("browser") / "browser.sqlite3"
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
+    database = new_sqlite_database(tmp_path_factory.mktemp("browser") / "browser.sqlite3")
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database})
     with app.app_context():
-        db.create_all()
         for role, (username, city) in USERS.items():
             create_user(username, STRONG_PASSWORD, role, city)
         for number, (name, city) in enumerate([("emeka.nwosu", "Lagos"), ("funke.bello", "Lagos"),

@@ -44,12 +44,11 @@ BLOCKING_IMPACTS = ("serious", "critical")
 # --- the app, the browser, the JSON API ----------------------------------------------------
 
 @pytest.fixture(scope="module")
-def live_app(tmp_path_factory):
+def live_app(tmp_path_factory, new_sqlite_database):
     """The app in testing configuration over a temporary SQLite file, with its users."""
-    database = tmp_path_factory.mktemp("browser_work") / "work.sqlite3"
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
+    database = new_sqlite_database(tmp_path_factory.mktemp("browser_work") / "work.sqlite3")
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database})
     with app.app_context():
-        db.create_all()
         for role, (username, city) in USERS.items():
             create_user(username, STRONG_PASSWORD, role, city)
         for username, city, active in OTHER_TECHNICIANS:

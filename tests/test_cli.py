@@ -169,18 +169,15 @@ def test_list_users_never_prints_password_hashes(runner, make_user):
 # --- create-demo-users -------------------------------------------------------
 
 @pytest.fixture
-def app_for(tmp_path, monkeypatch):
+def app_for(tmp_path, monkeypatch, new_sqlite_database):
     """An app of a given environment on its own empty SQLite file."""
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
     monkeypatch.setenv("JWT_SECRET_KEY", "j" * 40)
     monkeypatch.delenv("JWT_SECRET_KEYS", raising=False)
 
     def build(env_name):
-        url = f"sqlite:///{tmp_path / f'{env_name}.sqlite3'}"
-        other = create_app(env_name, {"SQLALCHEMY_DATABASE_URI": url})
-        with other.app_context():
-            _db.create_all()
-        return other
+        url = new_sqlite_database(tmp_path / f"{env_name}.sqlite3")
+        return create_app(env_name, {"SQLALCHEMY_DATABASE_URI": url})
 
     return build
 

@@ -1,8 +1,4 @@
 """`flask --app wsgi db upgrade` builds the schema the models describe, on SQLite and PostgreSQL."""
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -13,23 +9,9 @@ import atm_app.models  # noqa: F401  (fills the metadata compared below)
 from atm_app import create_app
 from atm_app.extensions import db
 from config import engine_options
-from conftest import STRONG_PASSWORD, fresh_postgres_database
+from conftest import STRONG_PASSWORD, flask_cli, fresh_postgres_database, upgrade
 
-REPO = Path(__file__).resolve().parents[1]
-FLASK = Path(sys.executable).parent / "flask"
 TABLES = {"users", "auth_sessions", "audit_events", "alembic_version"}
-
-
-def flask_cli(database_url, *args, stdin=None):
-    """Run the real `flask --app wsgi ...` against `database_url`."""
-    env = {**os.environ, "DATABASE_URL": database_url, "ATM_ENV": "development"}
-    return subprocess.run([str(FLASK), "--app", "wsgi", *args], cwd=REPO, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=120)
-
-
-def upgrade(database_url):
-    result = flask_cli(database_url, "db", "upgrade")
-    assert result.returncode == 0, result.stderr
 
 
 def schema_differences(database_url):

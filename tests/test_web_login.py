@@ -176,13 +176,12 @@ class TestRoot:
         assert client.get("/").headers["Location"] == "/dashboard"
 
 
-def test_production_cookies_are_secure(monkeypatch, tmp_path):
+def test_production_cookies_are_secure(monkeypatch, tmp_path, new_sqlite_database):
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
     monkeypatch.setenv("JWT_SECRET_KEY", "j" * 40)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'production.sqlite3'}")
+    monkeypatch.setenv("DATABASE_URL", new_sqlite_database(tmp_path / "production.sqlite3"))
     app = create_app("production", {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 64})
     with app.app_context():
-        _db.create_all()
         create_user("alice", STRONG_PASSWORD, "technician", "Lagos")
         client = app.test_client()
         https = {"base_url": "https://atm.example",

@@ -178,5 +178,5 @@ REFRESH_AUDIT_TRIGGER = {
     ],
 }
 for dialect, statements in REFRESH_AUDIT_TRIGGER.items():
-    for statement in statements:  # for db.create_all(), as the tests build their schema
+    for statement in statements:  # for db.create_all(); apps and tests migrate
         event.listen(AuthSession.__table__, "after_create", DDL(statement).execute_if(dialect=dialect))

@@ -252,6 +252,6 @@ TICKET_CHANGE_TRIGGER = {
     ],
 }
 for dialect, statements in TICKET_CHANGE_TRIGGER.items():
-    for statement in statements:  # for db.create_all(), once the tables it writes exist
+    for statement in statements:  # for db.create_all(); apps and tests migrate
         event.listen(TicketEvent.__table__, "after_create",
                      DDL(statement).execute_if(dialect=dialect))
