@@ -22,6 +22,7 @@ The scenarios (docs/performance.md has the why of each):
   transitions-contended    every connection on the same ten tickets (409 expected)
 """
 import argparse
+import contextlib
 import importlib.machinery
 import importlib.util
 import json
@@ -44,6 +45,9 @@ POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@1
 LEVELS = (50, 300)
 CONTENDED_TICKETS = 10
 KPI_SAMPLES = 7
+# Long enough for the kpi-all calls still queued when wrk stops at 300
+# connections to finish before the next cell (or its sign-in) starts.
+DRAIN_S = 600
 UNRESOLVED = "status=open,assigned,in_progress,on_hold"
 READS = ("tickets-city", "tickets-deep", "tickets-all", "queue-page", "board-page",
          "kpi-city", "kpi-all")
@@ -211,7 +215,7 @@ def scenario_runs(run):
 def measure(server, label, scenario, script, level, extra, duration):
     """One wrk run through the kit; its row."""
     threads = os.cpu_count() or 2
-    lb.drain(server.process.pid, 60)
+    lb.drain(server.process.pid, DRAIN_S)
     row = lb.measure(server.process.pid, server.base + "/", script, level, duration, threads, 15,
                      extra, label)
     row["scenario"] = scenario
@@ -220,6 +224,7 @@ def measure(server, label, scenario, script, level, extra, duration):
 
 def refresh_row(server, label, level, duration):
     """The kit's refresh scenario (each connection its own rotating chain)."""
+    lb.drain(server.process.pid, DRAIN_S)  # its sign-ins must not queue behind the last cell
     scenarios = lb.Scenarios(server.base, TECHNICIAN, PASSWORD,
                              {"login": "/api/auth/login/", "refresh": "/api/auth/refresh/"},
                              min(os.cpu_count() or 2, level), str(OUT))
@@ -240,7 +245,7 @@ def transition_rows(server, run, label, level, duration, url, started):
                  "LB_CONTENDED": "1" if scenario.endswith("contended") else "0",
                  "LB_PATH": "/api/tickets/"}
         row = measure(server, label, scenario, lua, level, extra, duration)
-        lb.drain(server.process.pid, 60)  # the requests still queued when wrk stopped
+        lb.drain(server.process.pid, DRAIN_S)  # the requests still queued when wrk stopped
         row["check"] = check_database(url, started)
         rows.append(row)
     return rows
@@ -356,26 +361,38 @@ KPI_FLOOR_SQL = {
 }
 
 
-def bench_database(kind, size, duration, reuse, scenarios):
-    """The scenarios on one database; its rows and its kpi timings (when kpi-all ran)."""
-    url = build(kind, size, reuse)
-    label = f"{kind}-{size}"
+def bench_database(kind, sizes, duration, reuse, scenarios):
+    """The scenarios on one database at each size; its rows and its kpi timings by label.
+
+    Every size is served at once and each cell runs at every size before the
+    next cell starts, so a change in the machine's speed during the run lands
+    on both sides of a large-to-small ratio, not on one.
+    """
+    urls = {size: build(kind, size, reuse) for size in sizes}
     rows, timings = [], {}
-    with Server(url, OUT / f"serve-{label}.log") as server:
-        run = Run(server.base)
-        runs = scenario_runs(run)
+    with contextlib.ExitStack() as stack:
+        servers = {size: stack.enter_context(Server(urls[size], OUT / f"serve-{kind}-{size}.log"))
+                   for size in sizes}
+        runs = {size: Run(server.base) for size, server in servers.items()}
+        reads = {size: scenario_runs(run) for size, run in runs.items()}
         for level in LEVELS:
             for scenario in [name for name in ("me",) + READS if name in scenarios]:
-                script, extra = runs[scenario]
-                rows.append(measure(server, label, scenario, script, level, extra, duration))
+                for size in sizes:
+                    script, extra = reads[size][scenario]
+                    rows.append(measure(servers[size], f"{kind}-{size}", scenario, script,
+                                        level, extra, duration))
             if "refresh" in scenarios:
-                rows.append(refresh_row(server, label, level, duration))
+                rows.extend(refresh_row(servers[size], f"{kind}-{size}", level, duration)
+                            for size in sizes)
             if "transitions" in scenarios:
-                rows.extend(transition_rows(server, run, label, level, duration, url, utc_now()))
-        if "kpi-all" in scenarios:
-            timings = {"kpi_call_ms": kpi_call_ms(server.base, run.access(HOST)),
-                       "kpi_floor_ms": kpi_floor_ms(url)}
-    return rows, timings
+                for size in sizes:
+                    rows.extend(transition_rows(servers[size], runs[size], f"{kind}-{size}",
+                                                level, duration, urls[size], utc_now()))
+        for size in sizes:
+            timings[f"{kind}-{size}"] = {} if "kpi-all" not in scenarios else {
+                "kpi_call_ms": kpi_call_ms(servers[size].base, runs[size].access(HOST)),
+                "kpi_floor_ms": kpi_floor_ms(urls[size])}
+    return sorted(rows, key=lambda row: row["label"].endswith("large")), timings
 
 
 def utc_now():
@@ -476,10 +493,10 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     rows, timings = [], {}
     for kind in options.databases:
-        for size in options.sizes:
-            found, timing = bench_database(kind, size, options.duration, options.reuse, scenarios)
-            rows.extend(found)
-            timings[f"{kind}-{size}"] = timing
+        found, timing = bench_database(kind, options.sizes, options.duration, options.reuse,
+                                       scenarios)
+        rows.extend(found)
+        timings.update(timing)
     print(table(rows))
     print()
     for label, timing in timings.items():
