@@ -3,8 +3,9 @@ its tickets, in the database and the app log.
 
 Callers pass names and ids only; nothing here ever sees a password or token.
 Two kinds of row come from the database itself, each from the UPDATE it
-records: a refresh's (models.REFRESH_AUDIT_TRIGGER) and a ticket change's
-(models.TICKET_CHANGE_TRIGGER); only their log lines are written here.
+records: a refresh's (trigger `audit_refresh`, migration 0002) and a ticket
+change's (trigger `record_ticket_change`, migration 0006); only their log lines
+are written here.
 """
 import json
 import logging
@@ -84,7 +85,7 @@ def store(event, user=None, username=None, detail=None):
 
 def log_stored_event(event, user, time, detail=None):
     """Log an event whose row the database wrote itself: a refresh or a ticket change
-    (models.REFRESH_AUDIT_TRIGGER, TICKET_CHANGE_TRIGGER)."""
+    (the triggers `audit_refresh` and `record_ticket_change`)."""
     log_values(event_values(event, user, None, detail, time))
 
 

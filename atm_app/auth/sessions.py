@@ -83,7 +83,7 @@ def refresh_session(refresh_claims):
     only while the session is live, still expects this token and its user is
     active. Of several requests racing with one token exactly one matches;
     when none does, `refuse_refresh` says why. The same UPDATE writes the
-    audit row, by a trigger (models.REFRESH_AUDIT_TRIGGER). The user's name,
+    audit row, by the trigger `audit_refresh` (migration 0002). The user's name,
     for the audit line in the log, comes from the token (`refresh_token_owner`).
 
     No RETURNING: on SQLite a statement that returns rows keeps the write

@@ -121,7 +121,7 @@ def commit_change(actor, ticket, values, event_action, detail, audit_event, guar
     was read at, so of several simultaneous changes exactly one wins (a
     loser gets 412 when it sent If-Match, `guarded`, else 409), and the
     database writes the event and audit row inside it
-    (models.TICKET_CHANGE_TRIGGER). Returns the ticket as it is now: the one
+    (trigger `record_ticket_change`, migration 0006). Returns the ticket as it is now: the one
     read with `values` applied, which the version check makes exact;
     `assignee_name` names the assignee `values` sets, if any.
     """
@@ -146,7 +146,7 @@ def commit_change(actor, ticket, values, event_action, detail, audit_event, guar
 
 def last_change(actor, event_action, detail, audit_event, summary, now):
     """The last_change_* columns of a change, which the database turns into its
-    timeline event and audit row (models.TICKET_CHANGE_TRIGGER). The audit
+    timeline event and audit row (trigger `record_ticket_change`). The audit
     row's detail is "ticket <id>: " and `summary`; an `audit_event` of None
     writes no audit row (a change audited elsewhere)."""
     ip, user_agent = audit.client_details()

@@ -4,7 +4,6 @@ Everything is importable from here (`from atm_app.models import Ticket`);
 each aggregate lives in its own module.
 """
 from .accounts import (  # noqa: F401
-    REFRESH_AUDIT_TRIGGER,
     ROLES,
     USER_BY_USERNAME_KEY,
     AuditEvent,
@@ -18,7 +17,6 @@ from .maintenance import (  # noqa: F401
     KINDS,
     PRIORITIES,
     STATUSES,
-    TICKET_CHANGE_TRIGGER,
     UNRESOLVED,
     Atm,
     IdempotencyKey,

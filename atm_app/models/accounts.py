@@ -1,7 +1,7 @@
 """Account models: users, their sign-in sessions, and the audit trail."""
 import uuid
 
-from sqlalchemy import DDL, CheckConstraint, Index, event
+from sqlalchemy import CheckConstraint, Index
 from sqlalchemy.orm import validates
 
 from ..extensions import db
@@ -96,7 +96,7 @@ class AuthSession(db.Model):
     ip = db.Column(db.String(45), nullable=True)
     user_agent = db.Column(db.String(255), nullable=True)
     # The client of the latest refresh; its audit row is written from them
-    # (REFRESH_AUDIT_TRIGGER below).
+    # (the trigger `audit_refresh`, below).
     last_used_ip = db.Column(db.String(45), nullable=True)
     last_used_user_agent = db.Column(db.String(255), nullable=True)
     refresh_jti = db.Column(db.String(36), nullable=False)
@@ -153,30 +153,8 @@ class AuditEvent(db.Model):
 
 # The audit row of a refresh is written by the database, inside the UPDATE
 # that accepts the refresh token (sessions.use_of_refresh_token, the only
-# statement that sets last_used_at): the rotation and its audit row commit
-# together or not at all, and the busiest write path runs one statement, not
-# two (docs/performance.md). Every
-# other event is written by audit.record. Migration 0002 creates the same;
-# a later migration that rebuilds auth_sessions on SQLite (a batch copy)
-# drops the trigger with the old table and must create it again.
-REFRESH_AUDIT_INSERT = """
-    INSERT INTO audit_events (time, event, username, user_id, ip, user_agent)
-    SELECT NEW.last_used_at, 'refresh', users.username, users.id,
-           NEW.last_used_ip, NEW.last_used_user_agent
-    FROM users WHERE users.id = NEW.user_id;
-"""
-REFRESH_AUDIT_TRIGGER = {
-    "sqlite": [
-        "CREATE TRIGGER audit_refresh AFTER UPDATE OF last_used_at ON auth_sessions\n"
-        f"BEGIN {REFRESH_AUDIT_INSERT} END",
-    ],
-    "postgresql": [
-        "CREATE OR REPLACE FUNCTION audit_refresh() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-        f"BEGIN {REFRESH_AUDIT_INSERT} RETURN NULL; END $$",
-        "CREATE TRIGGER audit_refresh AFTER UPDATE OF last_used_at ON auth_sessions\n"
-        "FOR EACH ROW EXECUTE FUNCTION audit_refresh()",
-    ],
-}
-for dialect, statements in REFRESH_AUDIT_TRIGGER.items():
-    for statement in statements:  # for db.create_all(); apps and tests migrate
-        event.listen(AuthSession.__table__, "after_create", DDL(statement).execute_if(dialect=dialect))
+# statement that sets last_used_at): the trigger `audit_refresh`, created by
+# migration 0002 (and again by 0003, whose SQLite batch copy of auth_sessions
+# drops it). The rotation and its audit row commit together or not at all,
+# and the busiest write path runs one statement, not two (docs/performance.md).
+# Every other event is written by audit.record.

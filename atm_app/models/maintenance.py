@@ -5,7 +5,7 @@ The rules that change these rows live in atm_app/maintenance/ (who may see
 what: visibility.py; what an action does: actions.py); the models only hold
 the data and the indexes every list filter and sort needs.
 """
-from sqlalchemy import DDL, CheckConstraint, Index, UniqueConstraint, event
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlalchemy.orm import validates
 
 from ..extensions import db
@@ -135,7 +135,7 @@ class Ticket(db.Model):
     reopen_count = db.Column(db.Integer, nullable=False, default=0)
     version = db.Column(db.Integer, nullable=False, default=1)
     # The latest change, which the database turns into its timeline event and
-    # audit row (TICKET_CHANGE_TRIGGER below). Set by every UPDATE of `version`;
+    # audit row (the trigger `record_ticket_change`, below). Set by every UPDATE of `version`;
     # never shown.
     last_change_at = db.Column(db.DateTime, nullable=True)
     # No foreign key here: the event's actor_id, which the trigger copies it to, holds one.
@@ -223,35 +223,8 @@ class IdempotencyKey(db.Model):
 
 
 # A ticket's change is one UPDATE (maintenance.tickets.commit_change, or an
-# ATM's move): the database writes its timeline event and audit row from the
-# ticket's last_change_* columns, inside that statement. The change and its
-# rows commit together without an explicit transaction, and on SQLite the
-# write lock is held for one statement, not four (docs/performance.md).
-# Migration 0006 creates the same.
-TICKET_CHANGE_INSERTS = """
-    INSERT INTO ticket_events (ticket_id, time, actor_id, action, from_status, to_status, detail)
-    VALUES (NEW.id, NEW.last_change_at, NEW.last_change_by_id, NEW.last_change_action,
-            OLD.status, NEW.status, NEW.last_change_detail);
-    INSERT INTO audit_events (time, event, username, user_id, ip, user_agent, detail)
-    SELECT NEW.last_change_at, NEW.last_change_audit_event,
-           (SELECT username FROM users WHERE users.id = NEW.last_change_by_id),
-           NEW.last_change_by_id, NEW.last_change_ip, NEW.last_change_user_agent,
-           substr('ticket ' || NEW.id || ': ' || COALESCE(NEW.last_change_summary, ''), 1, 255)
-    WHERE NEW.last_change_audit_event IS NOT NULL;
-"""
-TICKET_CHANGE_TRIGGER = {
-    "sqlite": [
-        "CREATE TRIGGER record_ticket_change AFTER UPDATE OF version ON tickets\n"
-        f"BEGIN {TICKET_CHANGE_INSERTS} END",
-    ],
-    "postgresql": [
-        "CREATE OR REPLACE FUNCTION record_ticket_change() RETURNS trigger LANGUAGE plpgsql\n"
-        f"AS $$ BEGIN {TICKET_CHANGE_INSERTS} RETURN NULL; END $$",
-        "CREATE TRIGGER record_ticket_change AFTER UPDATE OF version ON tickets\n"
-        "FOR EACH ROW EXECUTE FUNCTION record_ticket_change()",
-    ],
-}
-for dialect, statements in TICKET_CHANGE_TRIGGER.items():
-    for statement in statements:  # for db.create_all(); apps and tests migrate
-        event.listen(TicketEvent.__table__, "after_create",
-                     DDL(statement).execute_if(dialect=dialect))
+# ATM's move): the database's trigger `record_ticket_change` (migration 0006)
+# writes its timeline event and audit row from the ticket's last_change_*
+# columns, inside that statement. The change and its rows commit together
+# without an explicit transaction, and on SQLite the write lock is held for
+# one statement, not four (docs/performance.md).
