@@ -35,18 +35,26 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import Engine
 
 
+SQLITE_PAGE_CACHE_KIB = 512  # a quarter of SQLite's default, per connection
+
+
 @event.listens_for(Engine, "connect")
 def tune_sqlite_connection(dbapi_connection, connection_record):
     """WAL and a busy timeout, so concurrent writers wait instead of failing.
 
     Without them, simultaneous refreshes and audit writes on SQLite fail with
-    "database is locked". PostgreSQL connections are left alone.
+    "database is locked". The page cache is kept small: each pooled
+    connection keeps its own copy of the pages it read, on top of the
+    operating system's cache of the same file, and on a large database every
+    connection fills its cache, so the server's memory grew with the data
+    (docs/performance.md). PostgreSQL connections are left alone.
     """
     if type(dbapi_connection).__module__ != "sqlite3":
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout = 10000")
     cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute(f"PRAGMA cache_size = -{SQLITE_PAGE_CACHE_KIB}")
     cursor.execute("PRAGMA journal_mode")
     if cursor.fetchone()[0] not in ("memory",):
         cursor.execute("PRAGMA journal_mode = WAL")
