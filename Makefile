@@ -64,7 +64,7 @@ bench: $(STAMP) wrk
 	bench/run --check
 
 # How costs grow with the data: small and large databases on SQLite and
-# PostgreSQL, built, served and driven (docs/performance.md); about half an hour.
+# PostgreSQL, built, served and driven (docs/performance.md); about 40 minutes.
 bench-data: $(STAMP) wrk
 	$(BIN)/python bench/data_bench.py
 
