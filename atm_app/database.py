@@ -40,7 +40,7 @@ SQLITE_PAGE_CACHE_KIB = 512  # a quarter of SQLite's default, per connection
 
 @event.listens_for(Engine, "connect")
 def tune_sqlite_connection(dbapi_connection, connection_record):
-    """WAL and a busy timeout, so concurrent writers wait instead of failing.
+    """WAL and a busy timeout, so concurrent writers wait instead of failing; a small page cache.
 
     Without them, simultaneous refreshes and audit writes on SQLite fail with
     "database is locked". The page cache is kept small: each pooled

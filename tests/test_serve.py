@@ -76,6 +76,15 @@ def test_a_sqlite_write_never_holds_the_write_lock_past_its_own_statement(make_u
     assert db.session.execute(sa.text("SELECT city FROM users")).scalar_one() == "Abuja"
 
 
+def test_a_sqlite_connection_keeps_its_own_page_cache_to_512_kib(db):
+    # Every pooled connection caches the pages it reads; on a large database
+    # SQLite's default (about 2 MB) let the server's memory grow with the data.
+    with db.engine.connect() as connection:
+        cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+
+    assert cache_size == -512  # negative: a size in KiB, not a count of pages
+
+
 # ---------------------------------------------------------------- bounded hashing
 @pytest.fixture
 def hashes_in_flight(monkeypatch):
